@@ -1,0 +1,19 @@
+"""Buffers: where points and per-series state live. ``make_buffer`` picks one."""
+
+from __future__ import annotations
+
+from tsad.buffer.memory import MemoryBuffer
+from tsad.settings import BufferSettings
+from tsad.types import Buffer
+
+
+def make_buffer(settings: BufferSettings) -> Buffer:
+    """Redis when ``redis_url`` is set, the in-process buffer otherwise."""
+    if settings.redis_url:
+        from tsad.buffer.redis import RedisBuffer
+
+        return RedisBuffer.from_settings(settings)
+    return MemoryBuffer(settings)
+
+
+__all__ = ["MemoryBuffer", "make_buffer"]

@@ -1,0 +1,119 @@
+"""The one error hierarchy of tsad. No web imports here: ``tsad.api.errors`` maps
+these to RFC 9457 problem details in exactly one place.
+
+::
+
+    TsadError
+    ├── ConfigError                  bad TSAD_* setting (raised at start-up)
+    ├── ClientError                  the caller sent something wrong (4xx)
+    │   ├── InvalidInput        422  well-formed but invalid (bad timestamp, NaN, level)
+    │   │   ├── NotEnoughPoints 422  fewer points than the model needs
+    │   │   └── UnknownModel    422  model name not registered
+    │   ├── BadRequest          400  malformed body
+    │   ├── TooLarge            413  too many points / too big a body
+    │   ├── SeriesNotFound      404
+    │   ├── Conflict            409
+    │   ├── Unauthorized        401
+    │   └── RateLimited         429
+    └── BackendError                 something on our side failed (5xx)
+        ├── BufferUnavailable   503  Redis down: retry later
+        ├── ModelFailed         500  a model raised
+        └── UpstreamError       502  TimeGPT or another remote answered badly
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class TsadError(Exception):
+    """Base of every error tsad raises on purpose."""
+
+    status: int = 500
+    title: str = "Internal error"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class ConfigError(TsadError):
+    title = "Invalid configuration"
+
+
+class ClientError(TsadError):
+    status = 400
+    title = "Bad request"
+
+
+class InvalidInput(ClientError):
+    status = 422
+    title = "Invalid input"
+
+
+class NotEnoughPoints(InvalidInput):
+    title = "Not enough points"
+
+    def __init__(self, detail: str, *, needed: int, got: int, **extra: Any) -> None:
+        super().__init__(detail, needed=needed, got=got, **extra)
+        self.needed = needed
+        self.got = got
+
+
+class UnknownModel(InvalidInput):
+    title = "Unknown model"
+
+
+class BadRequest(ClientError):
+    status = 400
+    title = "Bad request"
+
+
+class TooLarge(ClientError):
+    status = 413
+    title = "Request too large"
+
+
+class SeriesNotFound(ClientError):
+    status = 404
+    title = "Series not found"
+
+
+class Conflict(ClientError):
+    status = 409
+    title = "Conflict"
+
+
+class Unauthorized(ClientError):
+    status = 401
+    title = "Unauthorized"
+
+
+class RateLimited(ClientError):
+    status = 429
+    title = "Too many requests"
+
+
+class BackendError(TsadError):
+    status = 500
+    title = "Backend error"
+
+
+class BufferUnavailable(BackendError):
+    status = 503
+    title = "Buffer unavailable"
+
+    def __init__(self, detail: str, *, retry_after_s: int = 5, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.retry_after_s = retry_after_s
+
+
+class ModelFailed(BackendError):
+    status = 500
+    title = "Model failed"
+
+
+class UpstreamError(BackendError):
+    status = 502
+    title = "Upstream error"

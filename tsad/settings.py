@@ -1,0 +1,129 @@
+"""Settings: frozen dataclasses read from ``TSAD_*`` environment variables.
+
+Built once (``Settings.from_env()``) by whoever starts the process and passed in;
+nothing reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from tsad.errors import ConfigError
+
+MODELS = ("auto", "stats", "nhits", "patchtst", "timegpt")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+    if value < minimum:
+        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _str(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name, "").strip()
+    return raw or None
+
+
+@dataclass(frozen=True)
+class BufferSettings:
+    """Where points live and how many are kept."""
+
+    redis_url: str | None = None
+    max_points_per_series: int = 50_000
+    max_age_s: int | None = None
+    max_series: int = 100_000
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """Which model runs by default and how detection thresholds are set."""
+
+    default_model: str = "auto"
+    detect_level: float = 99.0
+    min_points: int = 12
+    max_horizon: int = 10_000
+    fit_window: int = 4_032
+    timegpt_api_key: str | None = field(default=None, repr=False)
+    timegpt_base_url: str | None = None
+    timegpt_deadline_s: float = 10.0
+    model_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """HTTP limits and auth."""
+
+    api_keys: tuple[str, ...] = field(default=(), repr=False)
+    max_points_per_request: int = 100_000
+    max_series_per_request: int = 1_000
+    max_body_bytes: int = 16 * 1024 * 1024
+    request_deadline_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a tsad process is configured with."""
+
+    buffer: BufferSettings = field(default_factory=BufferSettings)
+    models: ModelSettings = field(default_factory=ModelSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read settings from ``env`` (default: the process environment)."""
+        env = os.environ if env is None else env
+        default_model = (_str(env, "TSAD_DEFAULT_MODEL") or "auto").lower()
+        if default_model not in MODELS:
+            raise ConfigError(
+                f"TSAD_DEFAULT_MODEL must be one of {', '.join(MODELS)}, got {default_model!r}"
+            )
+        level = _float(env, "TSAD_DETECT_LEVEL", 99.0)
+        if not 0 < level < 100:
+            raise ConfigError(f"TSAD_DETECT_LEVEL must be in (0, 100), got {level}")
+        max_age = _int(env, "TSAD_MAX_AGE_S", 0, minimum=0)
+        keys = tuple(k.strip() for k in env.get("TSAD_API_KEYS", "").split(",") if k.strip())
+        return cls(
+            buffer=BufferSettings(
+                redis_url=_str(env, "TSAD_REDIS_URL"),
+                max_points_per_series=_int(env, "TSAD_MAX_POINTS_PER_SERIES", 50_000),
+                max_age_s=max_age or None,
+                max_series=_int(env, "TSAD_MAX_SERIES", 100_000),
+            ),
+            models=ModelSettings(
+                default_model=default_model,
+                detect_level=level,
+                min_points=_int(env, "TSAD_MIN_POINTS", 12, minimum=3),
+                max_horizon=_int(env, "TSAD_MAX_HORIZON", 10_000),
+                fit_window=_int(env, "TSAD_FIT_WINDOW", 4_032, minimum=24),
+                timegpt_api_key=_str(env, "NIXTLA_API_KEY"),
+                timegpt_base_url=_str(env, "TSAD_TIMEGPT_BASE_URL"),
+                timegpt_deadline_s=_float(env, "TSAD_TIMEGPT_DEADLINE_S", 10.0),
+                model_dir=_str(env, "TSAD_MODEL_DIR"),
+            ),
+            api=ApiSettings(
+                api_keys=keys,
+                max_points_per_request=_int(env, "TSAD_MAX_POINTS_PER_REQUEST", 100_000),
+                max_series_per_request=_int(env, "TSAD_MAX_SERIES_PER_REQUEST", 1_000),
+                max_body_bytes=_int(env, "TSAD_MAX_BODY_BYTES", 16 * 1024 * 1024),
+                request_deadline_s=_float(env, "TSAD_REQUEST_DEADLINE_S", 60.0),
+            ),
+        )
