@@ -18,7 +18,10 @@ these to RFC 9457 problem details in exactly one place.
     └── BackendError                 something on our side failed (5xx)
         ├── BufferUnavailable   503  Redis down: retry later
         ├── ModelFailed         500  a model raised
+        ├── DeadlineExceeded    503  a model did not answer in time: retry later
         └── UpstreamError       502  TimeGPT or another remote answered badly
+            └── UpstreamUnavailable  503  TimeGPT unreachable (connection refused, DNS)
+                └── UpstreamTimeout  504  TimeGPT did not answer within its deadline
 """
 
 from __future__ import annotations
@@ -117,3 +120,22 @@ class ModelFailed(BackendError):
 class UpstreamError(BackendError):
     status = 502
     title = "Upstream error"
+
+
+class DeadlineExceeded(BackendError):
+    status = 503
+    title = "Deadline exceeded"
+
+    def __init__(self, detail: str, *, retry_after_s: int = 5, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.retry_after_s = retry_after_s
+
+
+class UpstreamUnavailable(UpstreamError):
+    status = 503
+    title = "Upstream unavailable"
+
+
+class UpstreamTimeout(UpstreamUnavailable):
+    status = 504
+    title = "Upstream timeout"

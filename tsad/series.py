@@ -8,6 +8,7 @@ tsad: exact as Redis sorted-set scores (doubles) and cheap to compare.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -123,7 +124,15 @@ class Scored:
 
 
 _SCORED_FIELDS = (
-    "ts", "value", "expected", "lo", "hi", "is_anomaly", "direction", "score", "severity",
+    "ts",
+    "value",
+    "expected",
+    "lo",
+    "hi",
+    "is_anomaly",
+    "direction",
+    "score",
+    "severity",
 )
 
 
@@ -132,8 +141,15 @@ def unscored(ts: IntArray, y: FloatArray) -> Scored:
     n = ts.shape[0]
     nan = np.full(n, np.nan)
     return Scored(
-        ts, y, nan, nan.copy(), nan.copy(), np.zeros(n, bool), np.zeros(n, np.int8),
-        np.zeros(n), np.zeros(n),
+        ts,
+        y,
+        nan,
+        nan.copy(),
+        nan.copy(),
+        np.zeros(n, bool),
+        np.zeros(n, np.int8),
+        np.zeros(n),
+        np.zeros(n),
     )
 
 
@@ -154,6 +170,28 @@ def check_levels(levels: Iterable[float]) -> list[float]:
 
 
 # --------------------------------------------------------------------------- parsing
+
+_SERIES_ID = re.compile(r"[A-Za-z0-9_.:=,-]{1,200}")
+_SERIES_ID_BAD = re.compile(r"[^A-Za-z0-9_.:=,-]")
+
+
+def check_series_id(series_id: str) -> str:
+    """1–200 characters of ``[A-Za-z0-9_.:=,-]``: safe in URL paths and Redis hash tags."""
+    if not _SERIES_ID.fullmatch(series_id):
+        if not series_id or len(series_id) > 200:
+            raise InvalidInput(f"series id must be 1-200 characters long, got {len(series_id)}")
+        bad = sorted(set(_SERIES_ID_BAD.findall(series_id)))
+        raise InvalidInput(
+            f"series id {series_id[:40]!r} has characters outside [A-Za-z0-9_.:=,-]: "
+            + " ".join(repr(c) for c in bad[:10])
+        )
+    return series_id
+
+
+def to_series_id(text: str) -> str:
+    """Map any label text to a valid series id (integrations): other characters → '_'."""
+    mapped = _SERIES_ID_BAD.sub("_", text)[:200]
+    return mapped or "_"
 
 
 def parse_timestamp(raw: object, index: int | None = None) -> int:
@@ -181,7 +219,7 @@ def parse_timestamp(raw: object, index: int | None = None) -> int:
             ) from None
         if dt.tzinfo is None:
             dt = dt.replace(tzinfo=UTC)
-        return int(round(dt.timestamp() * MS_PER_S))
+        return round(dt.timestamp() * MS_PER_S)
     raise InvalidInput(f"{where}timestamp must be a string or a number, got {type(raw).__name__}")
 
 
@@ -207,7 +245,9 @@ def parse_points(points: Sequence[object]) -> tuple[IntArray, FloatArray]:
     for i, point in enumerate(points):
         if isinstance(point, list | tuple):
             if len(point) != 2:
-                raise InvalidInput(f"point {i}: expected [timestamp, value], got {len(point)} items")
+                raise InvalidInput(
+                    f"point {i}: expected [timestamp, value], got {len(point)} items"
+                )
             t, v = point
         elif isinstance(point, Mapping):
             if "timestamp" not in point or "value" not in point:
@@ -281,18 +321,25 @@ def freq_alias(step_ms: int) -> str:
     return f"{step_ms}ms"
 
 
-def parse_freq(freq: str) -> int:
-    """A pandas offset alias of fixed length ('5min', 'h', '30s', 'D') → step in ms."""
-    import pandas as pd
+_FREQ_RE = re.compile(r"\s*(\d+)?\s*([A-Za-z]+)\s*")
+_FREQ_UNIT_MS = {
+    "ms": 1, "l": 1, "s": 1_000, "sec": 1_000, "min": 60_000, "t": 60_000,
+    "h": 3_600_000, "d": _DAY_MS, "w": 7 * _DAY_MS,
+}
 
-    try:
-        delta = pd.to_timedelta(pd.tseries.frequencies.to_offset(freq))
-    except (ValueError, TypeError):
-        raise InvalidInput(f"freq {freq!r} is not a fixed-length pandas alias like '5min' or 'h'")
-    step = int(delta.total_seconds() * MS_PER_S)
-    if step <= 0:
+
+def parse_freq(freq: str) -> int:
+    """A fixed-length pandas-style alias ('5min', 'h', '30s', 'D', '1W') → step in ms."""
+    match = _FREQ_RE.fullmatch(freq) if isinstance(freq, str) else None
+    unit = _FREQ_UNIT_MS.get(match.group(2).lower()) if match else None
+    if match is None or unit is None:
+        raise InvalidInput(
+            f"freq {freq!r} is not a fixed-length alias like '5min', '30s', 'h' or 'D'"
+        )
+    count = int(match.group(1) or 1)
+    if count <= 0:
         raise InvalidInput(f"freq {freq!r} must be a positive duration")
-    return step
+    return count * unit
 
 
 def infer_step_ms(ts: IntArray) -> int:
@@ -324,6 +371,7 @@ class Regular:
     step_ms: int
     filled: int
     observed: BoolArray
+    slots: IntArray  # grid index of each input point
 
 
 def regularise(series: Series, step_ms: int, max_fill: int = 100_000) -> Regular:
@@ -335,7 +383,7 @@ def regularise(series: Series, step_ms: int, max_fill: int = 100_000) -> Regular
     """
     ts, y = series.ts, series.y
     if ts.shape[0] == 0:
-        return Regular(series, step_ms, 0, np.zeros(0, bool))
+        return Regular(series, step_ms, 0, np.zeros(0, bool), np.zeros(0, np.int64))
     slots = np.rint((ts - ts[0]) / step_ms).astype(np.int64)
     n = int(slots[-1]) + 1
     if n - ts.shape[0] > max_fill:
@@ -351,4 +399,4 @@ def regularise(series: Series, step_ms: int, max_fill: int = 100_000) -> Regular
         idx = np.arange(n)
         grid_y = np.interp(idx, idx[observed], grid_y[observed])
     grid_ts = ts[0] + np.arange(n, dtype=np.int64) * step_ms
-    return Regular(Series(grid_ts, grid_y), step_ms, filled, observed)
+    return Regular(Series(grid_ts, grid_y), step_ms, filled, observed, slots)

@@ -43,6 +43,13 @@ def _str(env: Mapping[str, str], name: str) -> str | None:
     return raw or None
 
 
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = (_str(env, name) or default).lower()
+    if raw not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class BufferSettings:
     """Where points live and how many are kept."""
@@ -66,6 +73,8 @@ class ModelSettings:
     timegpt_base_url: str | None = None
     timegpt_deadline_s: float = 10.0
     model_dir: str | None = None
+    runner: str = "process"
+    model_workers: int = 1
 
 
 @dataclass(frozen=True)
@@ -118,6 +127,8 @@ class Settings:
                 timegpt_base_url=_str(env, "TSAD_TIMEGPT_BASE_URL"),
                 timegpt_deadline_s=_float(env, "TSAD_TIMEGPT_DEADLINE_S", 10.0),
                 model_dir=_str(env, "TSAD_MODEL_DIR"),
+                runner=_choice(env, "TSAD_RUNNER", ("process", "thread"), "process"),
+                model_workers=_int(env, "TSAD_MODEL_WORKERS", 1),
             ),
             api=ApiSettings(
                 api_keys=keys,

@@ -39,14 +39,18 @@ class Buffer(Protocol):
 
     ``append`` dedupes by timestamp (last write wins), keeps at most the configured
     number of points per series (dropping the oldest) and is all-or-nothing.
-    ``state`` is an opaque JSON-able dict per series (stored band, model metadata);
+    ``state`` is an opaque JSON-able dict per series (stored band, model metadata),
+    replaced whole by ``put_state``; callers treat what ``get_state`` returns as read-only;
     ``anomalies`` is the per-series history of flagged points.
     """
 
     async def append(self, series_id: str, ts: IntArray, y: FloatArray) -> AppendResult: ...
 
     async def window(
-        self, series_id: str, start: int | None = None, end: int | None = None,
+        self,
+        series_id: str,
+        start: int | None = None,
+        end: int | None = None,
         limit: int | None = None,
     ) -> Series: ...
 
@@ -93,6 +97,7 @@ class Forecaster(Protocol):
 
 
 class RefitScheduler(Protocol):
-    """Asks for a series' band to be refreshed, off the request path."""
+    """Asks for a series' band to be refreshed, off the request path: ``schedule``
+    only queues (True if queued, False if one is already pending); it never fits."""
 
-    def schedule(self, series_id: str) -> None: ...
+    async def schedule(self, series_id: str) -> bool: ...

@@ -12,7 +12,8 @@ def make_buffer(settings: BufferSettings) -> Buffer:
     if settings.redis_url:
         from tsad.buffer.redis import RedisBuffer
 
-        return RedisBuffer.from_settings(settings)
+        redis_buffer: Buffer = RedisBuffer.from_settings(settings)
+        return redis_buffer
     return MemoryBuffer(settings)
 
 

@@ -157,8 +157,9 @@ class MemoryBuffer:
         return existed
 
     async def get_state(self, series_id: str) -> dict[str, Any] | None:
+        # a shallow copy: callers treat nested values as read-only (see Buffer)
         state = self._state.get(series_id)
-        return copy.deepcopy(state) if state is not None else None
+        return dict(state) if state is not None else None
 
     async def put_state(self, series_id: str, state: dict[str, Any]) -> None:
         self._state[series_id] = copy.deepcopy(state)

@@ -35,9 +35,7 @@ class ModelRegistry:
         """Map a requested name (None → default, 'auto' → the fast local model)."""
         requested = (name or self.settings.default_model).lower()
         if requested not in MODEL_NAMES:
-            raise UnknownModel(
-                f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}"
-            )
+            raise UnknownModel(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
         return "stats" if requested == "auto" else requested
 
     def register(self, name: str, factory: Callable[[ModelSettings], Forecaster]) -> None:

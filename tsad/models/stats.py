@@ -14,6 +14,7 @@ and the model's own in-sample half-width (never narrowed).
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -69,15 +70,13 @@ class StatsForecaster:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 out: dict[str, FloatArray] = model.forecast(
-                    y=y.astype(np.float64), h=h, level=list(levels), fitted=True
+                    y=y.astype(np.float64), h=h, level=_sf_levels(levels), fitted=True
                 )
         except Exception as exc:  # statsforecast raises bare Exceptions
             raise ModelFailed(f"{label} failed on this series: {exc}") from exc
         return label, out
 
-    def forecast(
-        self, history: Series, step_ms: int, h: int, levels: Sequence[float]
-    ) -> Forecast:
+    def forecast(self, history: Series, step_ms: int, h: int, levels: Sequence[float]) -> Forecast:
         hist = history.tail(self.settings.fit_window)
         label, out = self._fit(hist.y, step_ms, h, levels)
         ts = hist.ts[-1] + step_ms * np.arange(1, h + 1, dtype=np.int64)
@@ -107,7 +106,7 @@ def _band(
         lo[level] = mean - (mean - lo_l) * factor
         hi[level] = mean + (hi_l - mean) * factor
     # bands of ordered levels must nest even after per-level calibration
-    for inner, outer in zip(levels, levels[1:], strict=False):
+    for inner, outer in itertools.pairwise(levels):
         lo[outer] = np.minimum(lo[outer], lo[inner])
         hi[outer] = np.maximum(hi[outer], hi[inner])
     return Band(np.asarray(ts, np.int64), mean, lo, hi)
@@ -121,6 +120,11 @@ def _calibration(resid: FloatArray, out: dict[str, FloatArray], lab: str, level:
         return 1.0
     ratio = np.abs(resid[ok]) / half[ok]
     return float(max(1.0, np.quantile(ratio, level / 100.0)))
+
+
+def _sf_levels(levels: Sequence[float]) -> list[float | int]:
+    """statsforecast names columns from the level as given: pass 95, not 95.0."""
+    return [int(lv) if float(lv).is_integer() else float(lv) for lv in levels]
 
 
 def _constant(y: FloatArray, h: int, levels: Sequence[float]) -> dict[str, FloatArray]:

@@ -1,0 +1,146 @@
+"""Model-path jobs: top-level functions a ``ModelRunner`` sends to a worker.
+
+Each takes plain arrays and settings (picklable), prepares the series, runs the
+requested forecaster and falls back to ``stats`` (``degraded=True``) when the
+requested model cannot serve this series or is unreachable.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from tsad.detect.batch import detect_batch
+from tsad.detect.online import StoredBand, detect_online
+from tsad.errors import BackendError, NotEnoughPoints, TsadError
+from tsad.prepare import Prepared, prepare
+from tsad.runner import shared_registry
+from tsad.series import Band, FloatArray, IntArray, Scored
+from tsad.settings import ModelSettings
+from tsad.types import Forecaster
+
+log = logging.getLogger("tsad.jobs")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Report:
+    """What was done to the input and which model ran."""
+
+    model_used: str
+    degraded: bool
+    freq: str
+    filled: int
+    duplicates: int
+    unsorted: bool
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ForecastOutcome:
+    band: Band
+    report: Report
+
+
+@dataclass(frozen=True)
+class DetectOutcome:
+    scored: Scored
+    report: Report
+
+
+def _with_fallback(
+    settings: ModelSettings, model: str | None, run: Callable[[Forecaster], tuple[T, str]]
+) -> tuple[T, str, bool, str | None]:
+    registry = shared_registry(settings)
+    name = registry.resolve(model)
+    try:
+        result, used = run(registry.get(name))
+        return result, used, False, None
+    except (NotEnoughPoints, BackendError, ImportError) as exc:
+        if name == "stats":
+            raise
+        reason = exc.detail if isinstance(exc, TsadError) else f"{name} unavailable: {exc}"
+        log.warning("model %s fell back to stats: %s", name, reason)
+        result, used = run(registry.get("stats"))
+        return result, used, True, reason
+
+
+def _report(p: Prepared, used: str, degraded: bool, reason: str | None) -> Report:
+    return Report(used, degraded, p.freq, p.filled, p.duplicates, p.unsorted, reason)
+
+
+def forecast_job(
+    settings: ModelSettings,
+    model: str | None,
+    ts: IntArray,
+    y: FloatArray,
+    freq: str | None,
+    h: int,
+    levels: Sequence[float],
+) -> ForecastOutcome:
+    p = prepare(ts, y, freq=freq, min_points=settings.min_points)
+
+    def run(f: Forecaster) -> tuple[Band, str]:
+        fc = f.forecast(p.regular, p.step_ms, h, levels)
+        return fc.band, fc.model_used
+
+    band, used, degraded, reason = _with_fallback(settings, model, run)
+    return ForecastOutcome(band, _report(p, used, degraded, reason))
+
+
+def detect_job(
+    settings: ModelSettings,
+    model: str | None,
+    ts: IntArray,
+    y: FloatArray,
+    freq: str | None,
+    level: float,
+    mode: str,
+) -> DetectOutcome:
+    p = prepare(ts, y, freq=freq, min_points=settings.min_points)
+
+    def run(f: Forecaster) -> tuple[Scored, str]:
+        if mode == "online":
+            return detect_online(p, f, level, fit_window=settings.fit_window)
+        return detect_batch(p, f, level)
+
+    scored, used, degraded, reason = _with_fallback(settings, model, run)
+    return DetectOutcome(scored, _report(p, used, degraded, reason))
+
+
+def refit_job(
+    settings: ModelSettings,
+    model: str | None,
+    ts: IntArray,
+    y: FloatArray,
+    step_ms: int | None,
+    horizon: int | None,
+    level: float,
+) -> tuple[StoredBand, Report]:
+    """Fit on a series' stored window and forecast the band the hot path will use."""
+    from tsad.detect.online import refit_horizon
+
+    p = prepare(ts, y, step_ms=step_ms, min_points=settings.min_points)
+    h = horizon or refit_horizon(p.step_ms)
+
+    def run(f: Forecaster) -> tuple[Band, str]:
+        fc = f.forecast(p.regular.tail(settings.fit_window), p.step_ms, h, [level])
+        return fc.band, fc.model_used
+
+    band, used, degraded, reason = _with_fallback(settings, model, run)
+    stored = StoredBand(
+        start=int(band.ts[0]),
+        step_ms=p.step_ms,
+        level=level,
+        mean=band.mean,
+        lo=band.lo[level],
+        hi=band.hi[level],
+        model_used=used,
+        fitted_at=int(time.time() * 1000),
+        history_last=int(p.raw.ts[-1]),
+    )
+    return stored, _report(p, used, degraded, reason)

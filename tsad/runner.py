@@ -1,0 +1,87 @@
+"""The model (cold) path's executor: CPU-bound fits never run on the event loop.
+
+``ModelRunner`` sends a job — a picklable top-level function — to a worker
+process (default) or a thread, and waits for it with a deadline. Jobs find their
+forecaster through ``shared_registry`` so each worker process builds a model once
+and keeps it warm.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+from tsad.errors import DeadlineExceeded, ModelFailed, TsadError
+from tsad.models.registry import ModelRegistry
+from tsad.settings import ModelSettings
+
+T = TypeVar("T")
+log = logging.getLogger("tsad.runner")
+
+_REGISTRIES: dict[ModelSettings, ModelRegistry] = {}
+
+
+def shared_registry(settings: ModelSettings) -> ModelRegistry:
+    """One registry per settings in this process (workers keep models warm)."""
+    reg = _REGISTRIES.get(settings)
+    if reg is None:
+        reg = _REGISTRIES[settings] = ModelRegistry(settings)
+    return reg
+
+
+def _warm_up() -> bool:
+    # importing statsforecast costs ~1 s: pay it when the pool starts, not on a request
+    import statsforecast.models  # noqa: F401
+
+    return True
+
+
+class ModelRunner:
+    """Runs jobs in a process pool (``mode='process'``) or a thread pool."""
+
+    def __init__(self, mode: str = "process", workers: int = 1) -> None:
+        self.mode = mode
+        self.workers = workers
+        self._executor: Executor | None = None
+
+    def _pool(self) -> Executor:
+        if self._executor is None:
+            if self.mode == "process":
+                ctx = multiprocessing.get_context("spawn")
+                self._executor = ProcessPoolExecutor(self.workers, mp_context=ctx)
+            else:
+                self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="tsad-model")
+        return self._executor
+
+    async def warm_up(self) -> None:
+        await self.run(_warm_up, timeout=120)
+
+    async def run(self, fn: Callable[..., T], *args: Any, timeout: float | None = None) -> T:
+        loop = asyncio.get_running_loop()
+        fut = loop.run_in_executor(self._pool(), functools.partial(fn, *args))
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        except BrokenProcessPool:
+            # a worker died (killed, out of memory): start a fresh pool next time
+            self.close()
+            raise ModelFailed("the model worker process died; the request can be retried") from None
+        except TimeoutError:
+            raise DeadlineExceeded(
+                f"the model did not finish within {timeout:g} s; retry later or use a faster model"
+            ) from None
+        except TsadError:
+            raise
+        except Exception as exc:
+            log.exception("model job %s failed", getattr(fn, "__name__", fn))
+            raise ModelFailed(f"the model failed: {type(exc).__name__}: {exc}") from exc
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None

@@ -1,0 +1,324 @@
+"""Domain orchestration: what each API route and CLI command asks of tsad.
+
+``TsadService`` ties a ``Buffer``, the model registry, a ``ModelRunner`` (the
+cold path, off the event loop) and a ``RefitScheduler`` together. No web imports:
+the API decodes requests into arrays, calls these methods and encodes results.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tsad.buffer import make_buffer
+from tsad.detect.online import StoredBand, score_arrivals
+from tsad.errors import InvalidInput, NotEnoughPoints, SeriesNotFound, TooLarge
+from tsad.jobs import DetectOutcome, ForecastOutcome, detect_job, forecast_job, refit_job
+from tsad.models.registry import ModelRegistry
+from tsad.refit import LocalRefitScheduler
+from tsad.runner import ModelRunner, shared_registry
+from tsad.series import FloatArray, IntArray, Scored, Series, check_levels, check_series_id
+from tsad.settings import Settings
+from tsad.types import Buffer, RefitScheduler, SeriesInfo
+
+log = logging.getLogger("tsad.service")
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """One append: counts, and every point of the batch scored against the stored band."""
+
+    series_id: str
+    accepted: int
+    duplicates: int
+    unsorted: bool
+    scored: Scored
+    refit_scheduled: bool
+
+    @property
+    def anomalies(self) -> Scored:
+        return self.scored.take(np.flatnonzero(self.scored.is_anomaly))
+
+
+@dataclass(frozen=True)
+class SeriesView:
+    """A series' info and its stored band (if any)."""
+
+    info: SeriesInfo
+    band: StoredBand | None
+    meta: dict[str, Any]
+
+
+def anomaly_records(scored: Scored) -> list[dict[str, Any]]:
+    """Flagged points as plain dicts (what buffers store in the anomaly history)."""
+    idx = np.flatnonzero(scored.is_anomaly)
+    return [
+        {
+            "ts": int(scored.ts[i]),
+            "value": float(scored.value[i]),
+            "expected": float(scored.expected[i]),
+            "lo": float(scored.lo[i]),
+            "hi": float(scored.hi[i]),
+            "direction": int(scored.direction[i]),
+            "score": float(scored.score[i]),
+            "severity": float(scored.severity[i]),
+        }
+        for i in idx
+    ]
+
+
+class TsadService:
+    """The operations tsad offers, independent of HTTP or the command line."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        buffer: Buffer | None = None,
+        runner: ModelRunner | None = None,
+        scheduler: RefitScheduler | None = None,
+    ) -> None:
+        self.settings = settings
+        self.buffer = buffer if buffer is not None else make_buffer(settings.buffer)
+        self.registry: ModelRegistry = shared_registry(settings.models)
+        self.runner = runner or ModelRunner(settings.models.runner, settings.models.model_workers)
+        self.scheduler: RefitScheduler = scheduler or LocalRefitScheduler(self.refit)
+        self._band_cache: dict[str, StoredBand] = {}
+
+    # ----------------------------------------------------------------- lifecycle
+
+    async def close(self) -> None:
+        stop = getattr(self.scheduler, "stop", None)
+        if stop is not None:
+            await stop()
+        self.runner.close()
+        await self.buffer.close()
+
+    async def ready(self) -> bool:
+        try:
+            return await self.buffer.ping()
+        except Exception:
+            return False
+
+    # ----------------------------------------------------------------- hot path
+
+    async def ingest(
+        self,
+        series_id: str,
+        ts: IntArray,
+        y: FloatArray,
+        *,
+        freq: str | None = None,
+        model: str | None = None,
+    ) -> IngestResult:
+        """Append points, score them against the stored band, queue a refit if due."""
+        check_series_id(series_id)
+        self._check_batch(ts.shape[0])
+        if model is not None:
+            self.registry.resolve(model)
+        result = await self.buffer.append(series_id, ts, y)
+        state = await self.buffer.get_state(series_id) or {}
+        if (freq or model) and _meta_changes(state, freq, model):
+            meta = dict(state.get("meta", {}))
+            if freq:
+                from tsad.series import parse_freq
+
+                meta["step_ms"] = parse_freq(freq)
+            if model:
+                meta["model"] = model
+            state = {**state, "meta": meta}
+            await self.buffer.put_state(series_id, state)
+        band = self._band(series_id, state)
+        order = np.argsort(ts, kind="stable")
+        scored, due = score_arrivals(band, ts[order], y[order])
+        if scored.is_anomaly.any():
+            await self.buffer.add_anomalies(series_id, anomaly_records(scored))
+        scheduled = await self.scheduler.schedule(series_id) if due else False
+        return IngestResult(
+            series_id=series_id,
+            accepted=result.accepted,
+            duplicates=result.duplicates,
+            unsorted=bool(ts.shape[0] > 1 and np.any(np.diff(ts) < 0)),
+            scored=scored,
+            refit_scheduled=scheduled,
+        )
+
+    def _band(self, series_id: str, state: dict[str, Any]) -> StoredBand | None:
+        raw = state.get("band")
+        if raw is None:
+            self._band_cache.pop(series_id, None)
+            return None
+        cached = self._band_cache.get(series_id)
+        if cached is not None and cached.fitted_at == raw["fitted_at"]:
+            return cached
+        band = StoredBand.from_state(raw)
+        self._band_cache[series_id] = band
+        return band
+
+    def _check_batch(self, n: int) -> None:
+        limit = self.settings.api.max_points_per_request
+        if n > limit:
+            raise TooLarge(f"{n} points in one request; the limit is {limit}", limit=limit)
+
+    # ----------------------------------------------------------------- cold path
+
+    async def refit(self, series_id: str) -> StoredBand | None:
+        """Fit on the stored window and store the band the hot path scores against."""
+        models = self.settings.models
+        window = await self.buffer.window(series_id, limit=models.fit_window)
+        if len(window) < models.min_points:
+            return None
+        state = await self.buffer.get_state(series_id) or {}
+        meta = dict(state.get("meta", {}))
+        try:
+            stored, report = await self.runner.run(
+                refit_job,
+                models,
+                meta.get("model"),
+                window.ts,
+                window.y,
+                meta.get("step_ms"),
+                None,
+                models.detect_level,
+                timeout=self.settings.api.request_deadline_s,
+            )
+        except NotEnoughPoints:
+            return None
+        # re-read: points or metadata may have changed while the model ran
+        state = await self.buffer.get_state(series_id) or {}
+        meta = dict(state.get("meta", {}))
+        meta.update(
+            model_used=report.model_used,
+            degraded=report.degraded,
+            freq=report.freq,
+            step_ms=stored.step_ms,
+            fitted_at=stored.fitted_at,
+        )
+        await self.buffer.put_state(series_id, {**state, "band": stored.to_state(), "meta": meta})
+        return stored
+
+    async def forecast(
+        self,
+        *,
+        series_id: str | None = None,
+        points: tuple[IntArray, FloatArray] | None = None,
+        h: int,
+        levels: Sequence[float] = (80.0, 95.0),
+        model: str | None = None,
+        freq: str | None = None,
+    ) -> ForecastOutcome:
+        """Forecast ``h`` steps after a stored series or inline points."""
+        max_h = self.settings.models.max_horizon
+        if not isinstance(h, int) or isinstance(h, bool) or not 1 <= h <= max_h:
+            raise InvalidInput(f"h must be an integer from 1 to {max_h}, got {h!r}", max_h=max_h)
+        lv = check_levels(levels)
+        self.registry.resolve(model)
+        ts, y, freq = await self._source(series_id, points, freq)
+        return await self.runner.run(
+            forecast_job,
+            self.settings.models,
+            model,
+            ts,
+            y,
+            freq,
+            h,
+            lv,
+            timeout=self.settings.api.request_deadline_s,
+        )
+
+    async def detect(
+        self,
+        *,
+        series_id: str | None = None,
+        points: tuple[IntArray, FloatArray] | None = None,
+        level: float | None = None,
+        model: str | None = None,
+        mode: str = "batch",
+        freq: str | None = None,
+    ) -> DetectOutcome:
+        """Score every point of a stored series or inline points (batch or online)."""
+        lv = check_levels([self.settings.models.detect_level if level is None else level])[0]
+        if mode not in ("batch", "online"):
+            raise InvalidInput(f"mode must be 'batch' or 'online', got {mode!r}")
+        self.registry.resolve(model)
+        ts, y, freq = await self._source(series_id, points, freq)
+        return await self.runner.run(
+            detect_job,
+            self.settings.models,
+            model,
+            ts,
+            y,
+            freq,
+            lv,
+            mode,
+            timeout=self.settings.api.request_deadline_s,
+        )
+
+    async def _source(
+        self,
+        series_id: str | None,
+        points: tuple[IntArray, FloatArray] | None,
+        freq: str | None,
+    ) -> tuple[IntArray, FloatArray, str | None]:
+        if (series_id is None) == (points is None):
+            raise InvalidInput("give exactly one of 'series_id' or 'points'")
+        if points is not None:
+            self._check_batch(points[0].shape[0])
+            return points[0], points[1], freq
+        assert series_id is not None
+        check_series_id(series_id)
+        window = await self.buffer.window(series_id)
+        if len(window) == 0:
+            raise SeriesNotFound(f"series {series_id!r} does not exist")
+        if freq is None:
+            state = await self.buffer.get_state(series_id) or {}
+            step = state.get("meta", {}).get("step_ms")
+            if step:
+                from tsad.series import freq_alias
+
+                freq = freq_alias(int(step))
+        return window.ts, window.y, freq
+
+    # ----------------------------------------------------------------- reads
+
+    async def list_series(self) -> list[SeriesInfo]:
+        return await self.buffer.list_series()
+
+    async def series(self, series_id: str) -> SeriesView:
+        check_series_id(series_id)
+        info = await self.buffer.info(series_id)
+        if info is None:
+            raise SeriesNotFound(f"series {series_id!r} does not exist")
+        state = await self.buffer.get_state(series_id) or {}
+        return SeriesView(info, self._band(series_id, state), dict(state.get("meta", {})))
+
+    async def points(self, series_id: str, start: int | None, end: int | None) -> Series:
+        check_series_id(series_id)
+        if await self.buffer.info(series_id) is None:
+            raise SeriesNotFound(f"series {series_id!r} does not exist")
+        return await self.buffer.window(series_id, start, end)
+
+    async def anomalies(
+        self, series_id: str, start: int | None, end: int | None
+    ) -> list[dict[str, Any]]:
+        check_series_id(series_id)
+        if await self.buffer.info(series_id) is None:
+            raise SeriesNotFound(f"series {series_id!r} does not exist")
+        return await self.buffer.anomalies(series_id, start, end)
+
+    async def delete(self, series_id: str) -> None:
+        check_series_id(series_id)
+        self._band_cache.pop(series_id, None)
+        if not await self.buffer.delete(series_id):
+            raise SeriesNotFound(f"series {series_id!r} does not exist")
+
+
+def _meta_changes(state: dict[str, Any], freq: str | None, model: str | None) -> bool:
+    meta = state.get("meta", {})
+    return (model is not None and meta.get("model") != model) or (
+        freq is not None and meta.get("freq_given") != freq
+    )
