@@ -58,6 +58,7 @@ class BufferSettings:
     max_points_per_series: int = 50_000
     max_age_s: int | None = None
     max_series: int = 100_000
+    redis_timeout_s: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,7 @@ class Settings:
                 max_points_per_series=_int(env, "TSAD_MAX_POINTS_PER_SERIES", 50_000),
                 max_age_s=max_age or None,
                 max_series=_int(env, "TSAD_MAX_SERIES", 100_000),
+                redis_timeout_s=_float(env, "TSAD_REDIS_TIMEOUT_S", 2.0),
             ),
             models=ModelSettings(
                 default_model=default_model,
