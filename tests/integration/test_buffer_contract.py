@@ -8,11 +8,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.redis_server import redis_session, redis_url  # noqa: F401  (fixtures)
+from tests import redis_server as fixtures
 from tsad.buffer.memory import MemoryBuffer
 from tsad.errors import TooLarge
 from tsad.settings import BufferSettings
 from tsad.types import Buffer
+
+# the real redis-server fixtures (started here, never a server we did not start)
+redis_session = fixtures.redis_session
+redis_url = fixtures.redis_url
 
 T0 = 1_700_000_000_000
 MIN = 60_000
