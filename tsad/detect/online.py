@@ -49,7 +49,7 @@ class StoredBand:
     @property
     def end(self) -> int:
         """Timestamp of the band's last step."""
-        return self.start + (self.mean.shape[0] - 1) * self.step_ms
+        return self.start + (int(self.mean.shape[0]) - 1) * self.step_ms
 
     def to_state(self) -> dict[str, Any]:
         return {
