@@ -90,12 +90,22 @@ class ApiSettings:
 
 
 @dataclass(frozen=True)
+class WorkerSettings:
+    """Refits across processes (Redis Stream + consumer group, ``tsad worker``)."""
+
+    reclaim_idle_s: float = 60.0  # an entry idle this long belongs to a dead worker
+    pending_ttl_s: int = 3_600  # the longest a series stays marked "refit queued"
+    block_ms: int = 1_000  # how long one claim waits for work (bounds stop latency)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a tsad process is configured with."""
 
     buffer: BufferSettings = field(default_factory=BufferSettings)
     models: ModelSettings = field(default_factory=ModelSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
+    worker: WorkerSettings = field(default_factory=WorkerSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -138,5 +148,10 @@ class Settings:
                 max_series_per_request=_int(env, "TSAD_MAX_SERIES_PER_REQUEST", 1_000),
                 max_body_bytes=_int(env, "TSAD_MAX_BODY_BYTES", 16 * 1024 * 1024),
                 request_deadline_s=_float(env, "TSAD_REQUEST_DEADLINE_S", 60.0),
+            ),
+            worker=WorkerSettings(
+                reclaim_idle_s=_float(env, "TSAD_WORKER_RECLAIM_IDLE_S", 60.0),
+                pending_ttl_s=_int(env, "TSAD_REFIT_PENDING_TTL_S", 3_600),
+                block_ms=_int(env, "TSAD_WORKER_BLOCK_MS", 1_000),
             ),
         )
