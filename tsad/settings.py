@@ -98,6 +98,76 @@ class WorkerSettings:
     block_ms: int = 1_000  # how long one claim waits for work (bounds stop latency)
 
 
+ALERT_DIRECTIONS = ("up", "down", "both")
+
+
+@dataclass(frozen=True)
+class IntegrationSettings:
+    """Monitoring integrations: inbound webhooks, outbound alerts, Prometheus metrics.
+
+    ``alert_n`` of the last ``alert_m`` scored points (in ``alert_direction``) must be
+    anomalous before an outbound alert fires; it resolves after ``alert_recovery``
+    consecutive points that are not.
+    """
+
+    webhook_secret: str | None = field(default=None, repr=False)
+    alert_bucket_ms: int = 60_000
+    alert_fill_max: int = 1_440
+    seen_fingerprints_max: int = 10_000
+    alertmanager_urls: tuple[str, ...] = ()
+    alert_direction: str = "both"
+    alert_n: int = 2
+    alert_m: int = 3
+    alert_recovery: int = 3
+    outbound_queue_size: int = 1_000
+    outbound_retries: int = 3
+    outbound_timeout_s: float = 5.0
+    outbound_backoff_s: float = 0.5
+    external_url: str | None = None
+    metrics_per_series: bool = False
+
+
+def _integrations(env: Mapping[str, str]) -> IntegrationSettings:
+    from tsad.errors import InvalidInput
+    from tsad.series import parse_freq
+
+    bucket = _str(env, "TSAD_ALERT_BUCKET") or "1min"
+    try:
+        bucket_ms = parse_freq(bucket)
+    except InvalidInput as exc:
+        raise ConfigError(f"TSAD_ALERT_BUCKET: {exc.detail}") from exc
+    n = _int(env, "TSAD_ALERT_N", 2)
+    m = _int(env, "TSAD_ALERT_M", max(n, 3))
+    if n > m:
+        raise ConfigError(f"TSAD_ALERT_N ({n}) must not exceed TSAD_ALERT_M ({m})")
+    urls = tuple(
+        u.strip().rstrip("/") for u in env.get("TSAD_ALERTMANAGER_URLS", "").split(",") if u.strip()
+    )
+    for url in urls:
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"TSAD_ALERTMANAGER_URLS: {url!r} is not an http(s) URL")
+    per_series = (_str(env, "TSAD_METRICS_PER_SERIES") or "false").lower()
+    if per_series not in ("1", "0", "true", "false", "yes", "no"):
+        raise ConfigError(f"TSAD_METRICS_PER_SERIES must be true or false, got {per_series!r}")
+    return IntegrationSettings(
+        webhook_secret=_str(env, "TSAD_WEBHOOK_SECRET"),
+        alert_bucket_ms=bucket_ms,
+        alert_fill_max=_int(env, "TSAD_ALERT_FILL_MAX", 1_440, minimum=0),
+        seen_fingerprints_max=_int(env, "TSAD_SEEN_FINGERPRINTS_MAX", 10_000),
+        alertmanager_urls=urls,
+        alert_direction=_choice(env, "TSAD_ALERT_DIRECTION", ALERT_DIRECTIONS, "both"),
+        alert_n=n,
+        alert_m=m,
+        alert_recovery=_int(env, "TSAD_ALERT_RECOVERY", 3),
+        outbound_queue_size=_int(env, "TSAD_OUTBOUND_QUEUE_SIZE", 1_000),
+        outbound_retries=_int(env, "TSAD_OUTBOUND_RETRIES", 3, minimum=0),
+        outbound_timeout_s=_float(env, "TSAD_OUTBOUND_TIMEOUT_S", 5.0),
+        outbound_backoff_s=_float(env, "TSAD_OUTBOUND_BACKOFF_S", 0.5),
+        external_url=_str(env, "TSAD_EXTERNAL_URL"),
+        metrics_per_series=per_series in ("1", "true", "yes"),
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a tsad process is configured with."""
@@ -106,6 +176,7 @@ class Settings:
     models: ModelSettings = field(default_factory=ModelSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
     worker: WorkerSettings = field(default_factory=WorkerSettings)
+    integrations: IntegrationSettings = field(default_factory=IntegrationSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -154,4 +225,5 @@ class Settings:
                 pending_ttl_s=_int(env, "TSAD_REFIT_PENDING_TTL_S", 3_600),
                 block_ms=_int(env, "TSAD_WORKER_BLOCK_MS", 1_000),
             ),
+            integrations=_integrations(env),
         )
