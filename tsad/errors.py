@@ -11,6 +11,7 @@ these to RFC 9457 problem details in exactly one place.
     │   │   └── UnknownModel    422  model name not registered
     │   ├── BadRequest          400  malformed body
     │   ├── TooLarge            413  too many points / too big a body
+    │   ├── UnsupportedMediaType 415  a body that is not JSON
     │   ├── SeriesNotFound      404
     │   ├── Conflict            409
     │   ├── Unauthorized        401
@@ -76,6 +77,11 @@ class BadRequest(ClientError):
 class TooLarge(ClientError):
     status = 413
     title = "Request too large"
+
+
+class UnsupportedMediaType(ClientError):
+    status = 415
+    title = "Unsupported media type"
 
 
 class SeriesNotFound(ClientError):
