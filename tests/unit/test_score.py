@@ -77,3 +77,30 @@ def test_score_is_bounded_and_monotone_in_distance(values: list[float]) -> None:
     assert np.all((s.score >= 0) & (s.score <= 1))
     order = np.argsort(np.abs(values), kind="stable")
     assert np.all(np.diff(s.score[order]) >= -1e-12)
+
+
+@given(
+    st.lists(
+        st.tuples(st.floats(-100, 100), st.floats(-10, 10), st.floats(0, 5), st.floats(0, 5)),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_small_batch_path_matches_the_vectorised_path(
+    rows: list[tuple[float, float, float, float]],
+) -> None:
+    """The plain-Python path for tiny batches gives exactly the numpy path's results."""
+    y = np.array([r[0] for r in rows])
+    mean = np.array([r[1] for r in rows])
+    lo = mean - np.array([r[2] for r in rows])
+    hi = mean + np.array([r[3] for r in rows])
+    ts = np.arange(len(rows), dtype=np.int64)
+    small = score_against_band(ts, y, mean, lo, hi, 99.0)
+    big = score_against_band(
+        np.tile(ts, 3), np.tile(y, 3), np.tile(mean, 3), np.tile(lo, 3), np.tile(hi, 3), 99.0
+    )
+    n = len(rows)
+    assert small.is_anomaly.tolist() == big.is_anomaly[:n].tolist()
+    assert small.direction.tolist() == big.direction[:n].tolist()
+    np.testing.assert_allclose(small.score, big.score[:n], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(small.severity, big.severity[:n], rtol=1e-12, atol=1e-12)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from tsad.detect.score import score_against_band
+from tsad.detect.score import SMALL_BATCH, score_against_band
 from tsad.prepare import Prepared
 from tsad.series import FloatArray, IntArray, Scored, Series, regularise, season_length, unscored
 from tsad.types import Forecaster
@@ -89,15 +89,23 @@ def score_arrivals(band: StoredBand | None, ts: IntArray, y: FloatArray) -> tupl
     if band is None or band.mean.shape[0] == 0:
         return unscored(ts, y), True
     n = band.mean.shape[0]
-    idx = np.rint((ts - band.start) / band.step_ms).astype(np.int64)
-    inside = (idx >= 0) & (idx < n)
-    safe = np.clip(idx, 0, n - 1)
-    nan = np.nan
-    mean = np.where(inside, band.mean[safe], nan)
-    lo = np.where(inside, band.lo[safe], nan)
-    hi = np.where(inside, band.hi[safe], nan)
+    k = ts.shape[0]
+    if k <= SMALL_BATCH:
+        # per-point indexing: numpy's fancy-indexing overhead dominates tiny batches
+        idx_list = [round((int(t) - band.start) / band.step_ms) for t in ts.tolist()]
+        pick = [i if 0 <= i < n else -1 for i in idx_list]
+        mean = np.array([band.mean[i] if i >= 0 else np.nan for i in pick])
+        lo = np.array([band.lo[i] if i >= 0 else np.nan for i in pick])
+        hi = np.array([band.hi[i] if i >= 0 else np.nan for i in pick])
+    else:
+        idx = np.rint((ts - band.start) / band.step_ms).astype(np.int64)
+        inside = (idx >= 0) & (idx < n)
+        safe = np.clip(idx, 0, n - 1)
+        mean = np.where(inside, band.mean[safe], np.nan)
+        lo = np.where(inside, band.lo[safe], np.nan)
+        hi = np.where(inside, band.hi[safe], np.nan)
     scored = score_against_band(ts, y, mean, lo, hi, band.level)
-    newest = int(ts.max()) if ts.shape[0] else band.start
+    newest = int(ts.max()) if k else band.start
     due = newest >= band.start + int(REFRESH_FRACTION * (n - 1)) * band.step_ms
     return scored, bool(due)
 
