@@ -49,6 +49,16 @@ POINT = np.dtype([("ts", ">i8"), ("y", ">f8")])
 _UNAVAILABLE_REPLIES = ("OOM", "MISCONF", "LOADING", "READONLY", "TRYAGAIN", "MASTERDOWN")
 
 
+def translate(exc: Exception, what: str) -> BackendError:
+    """A redis-py or socket failure as a tsad error: 503 if retrying later can help."""
+    if isinstance(exc, (rexc.ConnectionError, rexc.TimeoutError, OSError)):
+        return BufferUnavailable(f"Redis is unreachable ({what}): {exc}")
+    message = str(exc)
+    if isinstance(exc, rexc.ReadOnlyError) or message.startswith(_UNAVAILABLE_REPLIES):
+        return BufferUnavailable(f"Redis cannot serve {what}: {message}")
+    return BackendError(f"Redis failed ({what}): {message}")
+
+
 def _json_default(obj: Any) -> Any:
     """State may carry numpy arrays/scalars: store them as plain JSON."""
     if isinstance(obj, np.ndarray):
@@ -97,20 +107,13 @@ class RedisBuffer:
         """Turn redis/socket failures into tsad errors; nothing redis-specific leaks."""
         try:
             yield
-        except (rexc.ConnectionError, rexc.TimeoutError, OSError) as exc:
-            raise BufferUnavailable(f"Redis is unreachable ({what}): {exc}") from exc
-        except rexc.ResponseError as exc:
-            message = str(exc)
-            if TOO_MANY in message:
+        except (rexc.RedisError, OSError) as exc:
+            if isinstance(exc, rexc.ResponseError) and TOO_MANY in str(exc):
                 raise TooLarge(
                     f"the buffer holds its maximum of {self.settings.max_series} series; "
                     "delete some or raise TSAD_MAX_SERIES"
                 ) from exc
-            if message.startswith(_UNAVAILABLE_REPLIES) or isinstance(exc, rexc.ReadOnlyError):
-                raise BufferUnavailable(f"Redis cannot serve {what}: {message}") from exc
-            raise BackendError(f"Redis answered an error ({what}): {message}") from exc
-        except rexc.RedisError as exc:
-            raise BackendError(f"Redis failed ({what}): {exc}") from exc
+            raise translate(exc, what) from exc
 
     async def append(self, series_id: str, ts: IntArray, y: FloatArray) -> AppendResult:
         if ts.shape[0] == 0:

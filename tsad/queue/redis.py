@@ -1,0 +1,181 @@
+"""Refit work shared by every tsad process: a Redis Stream read by a consumer group.
+
+``schedule`` (API replicas) sets the series' pending mark ``tsad:{<sid>}:refit``
+with SET NX EX and, only if it was not set, XADDs the series to ``tsad:refit`` —
+one script, so two replicas racing for the same series queue it once. Workers
+XREADGROUP new entries, XCLAIM their own entries as a heartbeat while fitting,
+and XACK + XDEL + drop the mark when done. The mark lives until the ack, so a
+series queued or being fitted is not queued (nor fitted) a second time. Entries
+of a dead worker stay in the group's pending list; XAUTOCLAIM hands them to a
+living worker once idle longer than the reclaim time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import redis.asyncio as aredis
+from redis import exceptions as rexc
+
+from tsad.buffer.redis import connect, translate
+from tsad.settings import Settings
+
+_Entry = tuple[str, str]
+
+# KEYS: mark, stream. ARGV: series id, mark TTL s, approximate stream cap.
+_SCHEDULE_LUA = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'sid', ARGV[1])
+  return 1
+end
+return 0
+"""
+
+
+def _mark(series_id: str) -> str:
+    return f"tsad:{{{series_id}}}:refit"
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class RedisRefitQueue:
+    """``RefitQueue`` on a Redis Stream + consumer group + per-series pending mark."""
+
+    def __init__(
+        self,
+        client: aredis.Redis,
+        *,
+        pending_ttl_s: int = 3_600,
+        timeout_s: float = 2.0,
+        stream: str = "tsad:refit",
+        group: str = "tsad-workers",
+        max_len: int = 1_000_000,
+    ) -> None:
+        self._r = client
+        self._ttl_s = pending_ttl_s
+        self._timeout_ms = int(timeout_s * 1000)
+        self.stream, self.group = stream, group
+        self._max_len = max_len
+        self._schedule = client.register_script(_SCHEDULE_LUA)
+        self._group_ready = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RedisRefitQueue:
+        url = settings.buffer.redis_url
+        if not url:
+            raise ValueError("RedisRefitQueue needs TSAD_REDIS_URL")
+        timeout = settings.buffer.redis_timeout_s
+        return cls(
+            connect(url, timeout), pending_ttl_s=settings.worker.pending_ttl_s, timeout_s=timeout
+        )
+
+    @contextlib.asynccontextmanager
+    async def _guard(self, what: str) -> AsyncIterator[None]:
+        try:
+            yield
+        except (rexc.RedisError, OSError) as exc:
+            if isinstance(exc, rexc.ConnectionError):
+                self._group_ready = False  # Redis may come back empty: check the group again
+            raise translate(exc, what) from exc
+
+    async def _ensure_group(self) -> None:
+        if self._group_ready:
+            return
+        try:
+            # from id 0: entries queued before any worker ever started are read too
+            await self._r.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+        except rexc.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self._group_ready = True
+
+    async def schedule(self, series_id: str) -> bool:
+        async with self._guard("schedule refit"):
+            added = await self._schedule(
+                keys=[_mark(series_id), self.stream], args=[series_id, self._ttl_s, self._max_len]
+            )
+        return bool(added)
+
+    async def claim(self, consumer: str, count: int = 1, block_ms: int = 1_000) -> list[_Entry]:
+        # the blocking read must end before the socket timeout, or it reads as an outage
+        block = max(0, min(block_ms, self._timeout_ms - 250))
+
+        async def read() -> list[_Entry]:
+            reply: list[Any] = await self._r.xreadgroup(  # type: ignore[assignment]
+                self.group, consumer, {self.stream: ">"}, count=count, block=block or None
+            )
+            return await self._taken([e for _, entries in reply for e in entries])
+
+        return await self._with_group("claim refits", read)
+
+    async def reclaim(self, consumer: str, min_idle_ms: int, count: int = 10) -> list[_Entry]:
+        async def autoclaim() -> list[_Entry]:
+            out: list[_Entry] = []
+            start = "0-0"
+            while len(out) < count:
+                reply = await self._r.xautoclaim(
+                    self.stream, self.group, consumer, min_idle_ms, start, count=count - len(out)
+                )
+                start = _text(reply[0])
+                out += await self._taken(reply[1])
+                if start == "0-0":
+                    break
+            return out
+
+        return await self._with_group("reclaim refits", autoclaim)
+
+    async def _with_group(
+        self, what: str, call: Callable[[], Awaitable[list[_Entry]]]
+    ) -> list[_Entry]:
+        """Run a group command; if Redis lost the group (an empty restart), recreate it once."""
+        async with self._guard(what):
+            await self._ensure_group()
+            try:
+                return await call()
+            except rexc.ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+            self._group_ready = False
+            await self._ensure_group()
+            return await call()
+
+    async def _taken(self, entries: list[Any]) -> list[_Entry]:
+        """Decode entries and renew their series' marks: work in hand keeps its mark."""
+        out: list[_Entry] = []
+        for entry_id, fields in entries:
+            if entry_id is None or not fields:
+                continue  # deleted from the stream while pending
+            out.append((_text(entry_id), _text(fields[b"sid"])))
+        if out:
+            pipe = self._r.pipeline(transaction=False)
+            for _, sid in out:
+                pipe.expire(_mark(sid), self._ttl_s)
+            await pipe.execute()
+        return out
+
+    async def touch(self, consumer: str, entry_id: str) -> None:
+        async with self._guard("refit heartbeat"):
+            # XCLAIM by the owner resets the entry's idle time: XAUTOCLAIM leaves it alone
+            await self._r.xclaim(self.stream, self.group, consumer, 0, [entry_id], justid=True)
+
+    async def ack(self, entry_id: str, series_id: str) -> None:
+        pipe = self._r.pipeline(transaction=False)
+        pipe.xack(self.stream, self.group, entry_id)
+        pipe.xdel(self.stream, entry_id)
+        pipe.delete(_mark(series_id))
+        async with self._guard("ack refit"):
+            await pipe.execute()
+
+    async def pending(self) -> int:
+        """Entries claimed but not acked (tests, metrics)."""
+        async with self._guard("pending refits"):
+            await self._ensure_group()
+            summary = await self._r.xpending(self.stream, self.group)
+        return int(summary["pending"])
+
+    async def close(self) -> None:
+        await self._r.aclose()
