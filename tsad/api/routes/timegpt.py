@@ -6,47 +6,37 @@ this room only does HTTP: Bearer auth against ``TSAD_API_KEYS``, zstd bodies,
 running the models off the event loop, and errors as JSON with a ``detail``
 (the field the SDK shows).
 
-Configuration comes from the app's state: ``settings`` (a ``tsad.Settings``) and,
-when present, ``runner`` (an object with ``async run(fn, *args, timeout=...)``
-such as ``tsad.runner.ModelRunner``); without a runner, work goes to a thread.
+Handlers take the ``service`` dependency (``tsad.service.TsadService``) for its
+settings and its model runner, like the ``/v1`` routes.
 """
 
 from __future__ import annotations
 
-import functools
 import hmac
 from typing import Any
 
-import anyio
-import anyio.to_thread
 import msgspec
 from litestar import Request, Response, Router, get, post
-from litestar.connection import ASGIConnection
-from litestar.handlers.base import BaseRouteHandler
 
-from tsad.errors import DeadlineExceeded, TooLarge, TsadError, Unauthorized
+from tsad.errors import TooLarge, TsadError, Unauthorized
 from tsad.integrations import timegpt_compat as compat
+from tsad.service import TsadService
 from tsad.settings import Settings
 
 JSON = "application/json"
+Req = Request[Any, Any, Any]
 
 
-def _settings(conn: ASGIConnection[Any, Any, Any, Any]) -> Settings:
-    settings = conn.app.state.get("settings")
-    return settings if isinstance(settings, Settings) else Settings()
-
-
-def _bearer_guard(conn: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
+def _authorize(request: Request[Any, Any, Any], settings: Settings) -> None:
     """The SDK sends ``Authorization: Bearer KEY``; checked only when keys are set."""
-    keys = _settings(conn).api.api_keys
+    keys = settings.api.api_keys
     if not keys:
         return
-    scheme, _, token = conn.headers.get("authorization", "").partition(" ")
-    token = token.strip()
-    # compare against every key so timing does not reveal which prefix matched
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    # compare against every key so timing does not reveal which one matched
     ok = False
     for key in keys:
-        ok |= hmac.compare_digest(token.encode(), key.encode())
+        ok |= hmac.compare_digest(token.strip().encode(), key.encode())
     if scheme.lower() != "bearer" or not ok:
         raise Unauthorized("missing or invalid API key: send 'Authorization: Bearer <key>'")
 
@@ -78,59 +68,65 @@ async def _body(request: Request[Any, Any, Any], limit: int) -> bytes:
     return compat.decompress(b"".join(chunks), request.headers.get("content-encoding"), limit)
 
 
-async def _answer(request: Request[Any, Any, Any], kind: str) -> Response[bytes]:
-    settings = _settings(request)
+async def _answer(
+    request: Request[Any, Any, Any], service: TsadService, kind: str
+) -> Response[bytes]:
+    settings = service.settings
+    _authorize(request, settings)
     raw = await _body(request, settings.api.max_body_bytes)
     req = compat.decode(raw, compat.REQUEST_TYPES[kind], settings.api)
-    job = functools.partial(compat.run_job, kind, req, settings.models)
-    deadline = settings.api.request_deadline_s
-    runner = request.app.state.get("runner")
-    if runner is not None and hasattr(runner, "run"):
-        result = await runner.run(job, timeout=deadline)
-    else:
-        try:
-            with anyio.fail_after(deadline):
-                result = await anyio.to_thread.run_sync(job, abandon_on_cancel=True)
-        except TimeoutError:
-            raise DeadlineExceeded(f"the model did not finish within {deadline:g} s") from None
+    result = await service.runner.run(
+        compat.run_job, kind, req, settings.models, timeout=settings.api.request_deadline_s
+    )
     body, used, degraded = compat.unwrap(result)
     return Response(
         msgspec.json.encode(body),
+        status_code=200,
         media_type=JSON,
         headers={"tsad-model-used": ",".join(used), "tsad-degraded": str(degraded).lower()},
     )
 
 
 @get("/model_params", sync_to_thread=False)
-def model_params(request: Request[Any, Any, Any], freq: str = "h") -> dict[str, Any]:
-    """The SDK asks how much history to send (``input_size``) and the natural horizon."""
-    return {"detail": compat.model_params(freq, _settings(request).models)}
+def model_params(
+    request: Request[Any, Any, Any], service: TsadService, freq: str = "h"
+) -> dict[str, Any]:
+    """How much history the SDK should send (``input_size``) and the natural horizon."""
+    _authorize(request, service.settings)
+    return {"detail": compat.model_params(freq, service.settings.models)}
 
 
 @get("/validate_api_key", sync_to_thread=False)
-def validate_api_key() -> dict[str, str]:
-    """Reaching here means the guard accepted the key (or auth is off)."""
+def validate_api_key(request: Request[Any, Any, Any], service: TsadService) -> dict[str, str]:
+    """200 when the Bearer key is accepted (or auth is off), 401 otherwise."""
+    _authorize(request, service.settings)
     return {"detail": "API key is valid"}
 
 
 @post("/v2/forecast", status_code=200)
-async def forecast(request: Request[Any, Any, Any]) -> Response[bytes]:
-    return await _answer(request, "forecast")
+async def forecast(request: Req, service: TsadService) -> Response[bytes]:
+    return await _answer(request, service, "forecast")
 
 
 @post("/v2/cross_validation", status_code=200)
-async def cross_validation(request: Request[Any, Any, Any]) -> Response[bytes]:
-    return await _answer(request, "cross_validation")
+async def cross_validation(
+    request: Request[Any, Any, Any], service: TsadService
+) -> Response[bytes]:
+    return await _answer(request, service, "cross_validation")
 
 
 @post("/v2/anomaly_detection", status_code=200)
-async def anomaly_detection(request: Request[Any, Any, Any]) -> Response[bytes]:
-    return await _answer(request, "anomaly_detection")
+async def anomaly_detection(
+    request: Request[Any, Any, Any], service: TsadService
+) -> Response[bytes]:
+    return await _answer(request, service, "anomaly_detection")
 
 
 @post("/v2/online_anomaly_detection", status_code=200)
-async def online_anomaly_detection(request: Request[Any, Any, Any]) -> Response[bytes]:
-    return await _answer(request, "online_anomaly_detection")
+async def online_anomaly_detection(
+    request: Request[Any, Any, Any], service: TsadService
+) -> Response[bytes]:
+    return await _answer(request, service, "online_anomaly_detection")
 
 
 timegpt_routes = Router(
@@ -143,7 +139,6 @@ timegpt_routes = Router(
         anomaly_detection,
         online_anomaly_detection,
     ],
-    guards=[_bearer_guard],
     exception_handlers={TsadError: _error},
     include_in_schema=True,
     tags=["TimeGPT-compatible"],

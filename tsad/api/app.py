@@ -1,0 +1,131 @@
+"""The Litestar application: ``create_app(settings)`` wires routes, errors,
+metrics, OpenAPI and the service's lifecycle.
+
+The app owns the ``TsadService`` it creates (closed on shutdown); an injected
+one belongs to the caller. Model warm-up (importing statsforecast in the worker)
+runs in the background so readiness never waits for it. Routes reach the
+service and metrics through dependencies ``service`` and ``metrics``; other
+route lists read ``app.state.settings`` / ``app.state.service`` /
+``app.state.runner``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.logging.config import LoggingConfig
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.types import ControllerRouterHandler
+
+import tsad
+from tsad.api.errors import EXCEPTION_HANDLERS
+from tsad.api.metrics import Metrics
+from tsad.api.routes.detect import detect
+from tsad.api.routes.forecast import forecast
+from tsad.api.routes.health import health_routes
+from tsad.api.routes.series import series_routes
+from tsad.api.routes.timegpt import timegpt_routes
+from tsad.service import TsadService
+from tsad.settings import Settings
+
+log = logging.getLogger("tsad.api")
+
+
+def _service(state: State) -> TsadService:
+    service: TsadService = state.service
+    return service
+
+
+def _metrics(state: State) -> Metrics:
+    metrics: Metrics = state.metrics
+    return metrics
+
+
+async def _warm_up(service: TsadService) -> None:
+    try:
+        await service.runner.warm_up()
+        log.info("model runner warm")
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # a failed warm-up only costs the first request its import time
+        log.warning("model warm-up failed: %s", exc)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    service: TsadService | None = None,
+    extra_route_handlers: Sequence[ControllerRouterHandler] = (),
+    debug: bool = False,
+) -> Litestar:
+    """Build the tsad HTTP app. ``settings`` default to ``Settings()`` (not the env)."""
+    settings = settings or (service.settings if service is not None else Settings())
+    injected = service
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        svc = injected if injected is not None else TsadService(settings)
+        app.state.service = svc
+        app.state.runner = svc.runner
+        warm = asyncio.create_task(_warm_up(svc), name="tsad-warm-up")
+        log.info(
+            "tsad %s started buffer=%s runner=%s",
+            tsad.__version__,
+            type(svc.buffer).__name__,
+            settings.models.runner,
+        )
+        try:
+            yield
+        finally:
+            warm.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await warm
+            if injected is None:
+                await svc.close()
+            log.info("tsad stopped")
+
+    metrics = Metrics()
+    routes: list[ControllerRouterHandler] = [
+        health_routes,
+        series_routes,
+        forecast,
+        detect,
+        timegpt_routes,
+        *extra_route_handlers,
+    ]
+    state: dict[str, Any] = {"settings": settings, "metrics": metrics}
+    if injected is not None:
+        state.update(service=injected, runner=injected.runner)
+    return Litestar(
+        route_handlers=routes,
+        dependencies={
+            "service": Provide(_service, sync_to_thread=False),
+            "metrics": Provide(_metrics, sync_to_thread=False),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[metrics.middleware],
+        lifespan=[lifespan],
+        state=State(state),
+        request_max_body_size=settings.api.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="tsad",
+            version=tsad.__version__,
+            description="Self-hosted time-series forecasting and anomaly detection",
+            path="/schema",
+            render_plugins=[JsonRenderPlugin()],
+        ),
+        logging_config=LoggingConfig(
+            root={"level": "WARNING", "handlers": ["queue_listener"]},
+            loggers={"tsad": {"level": "INFO", "handlers": ["queue_listener"], "propagate": False}},
+            log_exceptions="never",
+        ),
+        debug=debug,
+    )

@@ -1,0 +1,140 @@
+"""The one place errors become HTTP answers: RFC 9457 problem details.
+
+Every failure leaves as ``application/problem+json`` with ``type``, ``title``,
+``status`` and ``detail``, plus the error's extra fields (``needed``, ``got``,
+``limit``...). ``TsadError`` carries its own status; Litestar's exceptions (no
+such route, wrong method, body over ``request_max_body_size``, a path or query
+parameter of the wrong type) keep theirs; anything else is a 500 that is
+logged with its traceback and told to the client without internals.
+503s carry ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
+
+from tsad.errors import TsadError
+
+log = logging.getLogger("tsad.api")
+
+PROBLEM_JSON = "application/problem+json"
+_TYPE_PREFIX = "urn:tsad:problem:"
+_RESERVED = frozenset({"type", "title", "status", "detail", "instance"})
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    kind: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response[dict[str, Any]]:
+    """A problem-details response; ``kind`` names the ``type`` URN (else about:blank)."""
+    body: dict[str, Any] = {
+        "type": f"{_TYPE_PREFIX}{kind}" if kind else "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    for key, value in extra.items():
+        if key not in _RESERVED and isinstance(value, str | int | float | bool | list | None):
+            body[key] = value
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _retry_headers(exc: Exception) -> dict[str, str] | None:
+    retry = getattr(exc, "retry_after_s", None)
+    return {"Retry-After": str(int(retry))} if retry is not None else None
+
+
+def tsad_error(request: Request[Any, Any, Any], exc: TsadError) -> Response[dict[str, Any]]:
+    """Domain errors: their own status, title and detail."""
+    status = exc.status
+    headers = _retry_headers(exc)
+    if status == 503 and headers is None:
+        headers = {"Retry-After": "5"}
+    if status >= 500:
+        log.warning(
+            "request failed method=%s path=%s status=%d error=%s detail=%s",
+            request.method,
+            request.url.path,
+            status,
+            type(exc).__name__,
+            exc.detail,
+        )
+    return problem(
+        status, exc.title, exc.detail, kind=_slug(type(exc).__name__), headers=headers, **exc.extra
+    )
+
+
+def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    """Litestar's own exceptions, reworded where Litestar's text would not help."""
+    status = exc.status_code
+    if isinstance(exc, ValidationException):
+        # path or query parameters of the wrong type: well-formed but invalid
+        fields = exc.extra if isinstance(exc.extra, list) else []
+        where = "; ".join(
+            f"{f.get('source', 'parameter')} {f.get('key')!r}: {f.get('message')}"
+            for f in fields
+            if isinstance(f, dict)
+        )
+        return problem(422, "Invalid input", where or exc.detail, kind="invalid-input")
+    if status == 413:
+        limit = request.app.request_max_body_size
+        return problem(
+            413,
+            "Request too large",
+            f"the request body is larger than the limit of {limit} bytes (TSAD_MAX_BODY_BYTES)",
+            kind="too-large",
+            limit=limit,
+        )
+    if status == 404:
+        detail = f"no route {request.url.path!r}; see /schema/openapi.json"
+        return problem(404, "Not found", detail, kind="no-route")
+    if status == 405:
+        detail = f"{request.method} is not allowed on {request.url.path!r}"
+        return problem(405, "Method not allowed", detail, headers=dict(exc.headers or {}))
+    if status >= 500:
+        log.error("HTTP %d on %s %s: %s", status, request.method, request.url.path, exc.detail)
+    title = _TITLES.get(status, "Error")
+    return problem(status, title, exc.detail or title, headers=dict(exc.headers or {}))
+
+
+def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """A bug: logged in full, answered without internals."""
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(
+        500,
+        "Internal error",
+        "tsad failed to handle this request; the error is logged on the server",
+        kind="internal",
+    )
+
+
+_TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    409: "Conflict",
+    415: "Unsupported media type",
+    429: "Too many requests",
+    503: "Service unavailable",
+}
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    TsadError: tsad_error,
+    HTTPException: http_error,
+    Exception: unexpected_error,
+}

@@ -1,0 +1,48 @@
+"""Operational routes: liveness, readiness and Prometheus metrics.
+
+``/ready`` answers 503 (problem details, ``Retry-After``) while the buffer is
+unreachable, so an orchestrator stops sending traffic instead of collecting 503s.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from litestar import Response, Router, get
+from prometheus_client import CONTENT_TYPE_LATEST
+
+import tsad
+from tsad.api.metrics import Metrics
+from tsad.api.schemas import Health
+from tsad.errors import BufferUnavailable
+from tsad.service import TsadService
+
+
+@get("/health", sync_to_thread=False)
+def health() -> Health:
+    """The process is up and answering."""
+    return Health(status="ok", version=tsad.__version__)
+
+
+@get("/ready")
+async def ready(service: TsadService) -> Health:
+    """The buffer is reachable: tsad can take points."""
+    if not await service.ready():
+        raise BufferUnavailable("the buffer is unreachable; tsad cannot take points yet")
+    return Health(status="ready", version=tsad.__version__)
+
+
+# Litestar appends the charset itself to text/* media types
+_EXPOSITION = CONTENT_TYPE_LATEST.replace("; charset=utf-8", "")
+
+
+@get("/metrics", media_type=_EXPOSITION, include_in_schema=False)
+async def metrics_route(service: TsadService, metrics: Metrics) -> Response[bytes]:
+    """Prometheus text exposition of this process's metrics."""
+    # a down buffer must not take /metrics down with it
+    with contextlib.suppress(Exception):
+        metrics.series.set(len(await service.list_series()))
+    return Response(metrics.exposition(), media_type=_EXPOSITION)
+
+
+health_routes = Router(path="/", route_handlers=[health, ready, metrics_route], tags=["health"])
