@@ -1,0 +1,341 @@
+"""The ``tsad`` command line: ``serve``, ``detect``, ``forecast``, ``worker`` and ``bench``.
+
+``detect`` and ``forecast`` run the same sync jobs the API sends to its model
+workers, in-process, on files (see ``tsad.io``). Heavy imports (pandas,
+statsforecast, uvicorn, the web app, matplotlib) happen inside the commands so
+``tsad --help`` stays fast and never touches torch or nixtla.
+
+Exit codes: 0 done; 1 something on tsad's side failed (a model, writing a file);
+2 the input or configuration is wrong (bad file, bad option, bad TSAD_* setting).
+Errors are one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import typer
+from rich.console import Console
+
+from tsad import __version__
+from tsad.errors import ClientError, ConfigError, TsadError
+from tsad.settings import Settings
+
+if TYPE_CHECKING:
+    from tsad.io import SeriesData
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="tsad",
+    help="Self-hosted time-series forecasting and anomaly detection.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+err = Console(stderr=True, highlight=False)
+
+
+class Mode(StrEnum):
+    batch = "batch"
+    online = "online"
+
+
+class LogLevel(StrEnum):
+    critical = "critical"
+    error = "error"
+    warning = "warning"
+    info = "info"
+    debug = "debug"
+    trace = "trace"
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """One line on stderr, then exit with ``code``."""
+    err.print(f"tsad: error: {message}", markup=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def friendly_errors() -> Iterator[None]:
+    """Turn tsad's own errors into one-line messages and exit codes 2 (input) or 1 (ours)."""
+    try:
+        yield
+    except (ClientError, ConfigError) as exc:
+        fail(exc.detail, 2)
+    except TsadError as exc:
+        fail(exc.detail, 1)
+    except OSError as exc:
+        fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "), 1)
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        fail(f"bad configuration: {exc.detail}", 2)
+
+
+def describe_buffer(settings: Settings) -> str:
+    """Which buffer a process uses, with any password in the Redis URL masked."""
+    url = settings.buffer.redis_url
+    if not url:
+        return "memory (in-process; set TSAD_REDIS_URL to use Redis)"
+    parts = urlsplit(url)
+    if parts.password:
+        host = parts.hostname or ""
+        netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+        url = urlunsplit(parts._replace(netloc=netloc))
+    return f"Redis at {url}"
+
+
+# --------------------------------------------------------------------------- serve, worker
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to bind."),
+    port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
+    log_level: LogLevel = typer.Option(LogLevel.info, help="uvicorn log level."),
+) -> None:
+    """Run the HTTP API (uvicorn); TSAD_REDIS_URL set → Redis buffer, else in-process."""
+    settings = load_settings()
+    with friendly_errors():
+        import uvicorn
+
+        from tsad.api.app import create_app
+
+        application = create_app(settings)
+    shown = f"[{host}]" if ":" in host else host
+    print(f"tsad {__version__} on http://{shown}:{port} · buffer: {describe_buffer(settings)}")
+    print(f"API docs: http://{shown}:{port}/schema · Ctrl-C or SIGTERM stops", flush=True)
+    # uvicorn owns SIGINT/SIGTERM: it stops accepting, finishes in-flight requests, runs shutdown
+    uvicorn.run(application, host=host, port=port, log_level=log_level.value)
+
+
+@app.command()
+def worker(
+    consumer: str | None = typer.Option(
+        None, help="Consumer name in the Redis group (default: hostname-pid)."
+    ),
+) -> None:
+    """Fit models in the background, consuming the refit queue in Redis."""
+    settings = load_settings()
+    if not settings.buffer.redis_url:
+        fail(
+            "tsad worker needs Redis: set TSAD_REDIS_URL (e.g. redis://localhost:6379/0); "
+            "without it `tsad serve` refits in-process",
+            2,
+        )
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        from tsad.worker import main as run_worker_main
+    except ModuleNotFoundError as exc:
+        if exc.name != "tsad.worker":
+            raise
+        fail("this build of tsad has no background worker (tsad.worker is missing)", 1)
+    print(f"tsad worker {__version__} · buffer: {describe_buffer(settings)}", flush=True)
+    with friendly_errors():
+        run_worker_main(settings, consumer)
+
+
+# --------------------------------------------------------------------------- detect, forecast
+
+
+def run_each(
+    series: Sequence[SeriesData], job: Callable[[SeriesData], T], what: str
+) -> list[tuple[SeriesData, T]]:
+    """Run ``job`` per series; with several, show a progress bar and skip series that fail.
+
+    A single series' error propagates (exit 2/1). In a multi-series file a series the
+    job rejects is reported on stderr and left out; if every one fails, the first error
+    propagates.
+    """
+    if len(series) == 1:
+        return [(series[0], job(series[0]))]
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    done: list[tuple[SeriesData, T]] = []
+    first_error: TsadError | None = None
+    columns = (
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, transient=False) as progress:
+        task = progress.add_task(what, total=len(series))
+        for s in series:
+            try:
+                done.append((s, job(s)))
+            except TsadError as exc:
+                first_error = first_error or exc
+                progress.console.print(f"tsad: skipped series {s.series_id}: {exc.detail}")
+            progress.advance(task)
+    if not done and first_error is not None:
+        raise first_error
+    return done
+
+
+def _report_console(output: str | None) -> Console:
+    # with `--output -` the table goes to stdout, so the summary moves to stderr
+    return err if output == "-" else Console(highlight=False)
+
+
+def _finish(output: str | None, plot: Path | None, rows: int, plots: int) -> None:
+    if output and output != "-":
+        err.print(f"wrote {output} ({rows} rows)", markup=False)
+    if plot is not None:
+        err.print(f"wrote {plots} plot{'s' if plots != 1 else ''} ({plot})", markup=False)
+
+
+@app.command()
+def detect(
+    file: Path = typer.Argument(..., help="CSV/Parquet: timestamp,value or unique_id,ds,y."),
+    model: str = typer.Option("auto", help="auto, stats, nhits, patchtst or timegpt."),
+    level: float = typer.Option(99.0, help="Band level in percent, 0 < level < 100."),
+    mode: Mode = typer.Option(Mode.batch, help="batch: in-sample bands; online: past only."),
+    freq: str | None = typer.Option(None, help="Sampling step ('5min', 'h'); inferred if unset."),
+    output: str | None = typer.Option(
+        None, help="Write scored points (CSV, .parquet, - for stdout)."
+    ),
+    plot: Path | None = typer.Option(None, help="Draw series, band and anomalies to a PNG."),
+) -> None:
+    """Score every point of FILE against a forecast band and flag the anomalies."""
+    from tsad.series import check_levels
+
+    settings = load_settings()
+    with friendly_errors():
+        check_levels([level])
+        from tsad.cli_render import Done, render_detect
+        from tsad.io import detect_table, read_series_file, write_table
+        from tsad.jobs import DetectOutcome, detect_job
+
+        data = read_series_file(file)
+
+        def job(s: SeriesData) -> DetectOutcome:
+            return detect_job(settings.models, model, s.ts, s.y, freq, level, mode.value)
+
+        results = run_each(data.series, job, "detecting")
+        scored = [(s.series_id, o.scored) for s, o in results]
+        if output:
+            write_table(detect_table(scored), output)
+        if plot is not None:
+            from tsad.plot import plot_detection, plot_path
+
+            for sid, s in scored:
+                n = int(s.is_anomaly.sum())
+                title = f"{file.name}{f' · {sid}' if sid else ''} · {n} anomalies at {level:g}%"
+                plot_detection(plot_path(plot, sid), s, title, level)
+        if output != "-":
+            done = [Done(s, o, file.stem) for s, o in results]
+            render_detect(_report_console(output), done, level, mode.value)
+        _finish(output, plot, sum(len(s) for _, s in scored), len(scored))
+
+
+def parse_levels(text: str) -> list[float]:
+    """``"80,95"`` → [80.0, 95.0], validated to lie in (0, 100)."""
+    from tsad.errors import InvalidInput
+    from tsad.series import check_levels
+
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise InvalidInput(f"--levels must be numbers separated by commas, got {text!r}") from None
+    return check_levels(values)
+
+
+@app.command()
+def forecast(
+    file: Path = typer.Argument(..., help="CSV/Parquet: timestamp,value or unique_id,ds,y."),
+    h: int = typer.Option(..., "--h", "--horizon", help="Steps to forecast."),
+    levels: str = typer.Option("80,95", help="Interval levels in percent, comma-separated."),
+    model: str = typer.Option("auto", help="auto, stats, nhits, patchtst or timegpt."),
+    freq: str | None = typer.Option(None, help="Sampling step ('5min', 'h'); inferred if unset."),
+    output: str | None = typer.Option(None, help="Write the forecast (CSV, .parquet, - = stdout)."),
+    plot: Path | None = typer.Option(None, help="Draw history and forecast bands to a PNG."),
+) -> None:
+    """Forecast H steps past the end of each series in FILE, with intervals."""
+    from tsad.errors import InvalidInput
+
+    settings = load_settings()
+    with friendly_errors():
+        if not 0 < h <= settings.models.max_horizon:
+            raise InvalidInput(
+                f"--h must be between 1 and {settings.models.max_horizon} "
+                f"(TSAD_MAX_HORIZON), got {h}"
+            )
+        lv = parse_levels(levels)
+        from tsad.cli_render import Done, render_forecast
+        from tsad.io import forecast_table, read_series_file, write_table
+        from tsad.jobs import ForecastOutcome, forecast_job
+
+        data = read_series_file(file)
+
+        def job(s: SeriesData) -> ForecastOutcome:
+            return forecast_job(settings.models, model, s.ts, s.y, freq, h, lv)
+
+        results = run_each(data.series, job, "forecasting")
+        bands = [(s.series_id, o.band) for s, o in results]
+        if output:
+            write_table(forecast_table(bands, lv), output)
+        if plot is not None:
+            from tsad.plot import plot_forecast, plot_path
+
+            for s, o in results:
+                sid = s.series_id
+                title = f"{file.name}{f' · {sid}' if sid else ''} · {h} steps ahead"
+                plot_forecast(plot_path(plot, sid), s.ts, s.y, o.band, title)
+        if output != "-":
+            done = [Done(s, o, file.stem) for s, o in results]
+            render_forecast(_report_console(output), done, lv)
+        _finish(output, plot, sum(len(b) for _, b in bands), len(bands))
+
+
+# --------------------------------------------------------------------------- bench, main
+
+
+def _mount_bench() -> None:
+    # tsad.bench.cli keeps its heavy imports inside its commands, so this stays cheap
+    try:
+        from tsad.bench.cli import bench_app
+    except ModuleNotFoundError as exc:
+        if exc.name != "tsad.bench.cli":
+            raise
+        return
+    app.add_typer(bench_app, name="bench", help="Benchmarks: NAB score, M4 accuracy, load.")
+
+
+_mount_bench()
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"tsad {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Self-hosted time-series forecasting and anomaly detection."""
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point (``tsad``) and ``python -m tsad``."""
+    command = typer.main.get_command(app)
+    command.main(args=list(argv) if argv is not None else sys.argv[1:], prog_name="tsad")
