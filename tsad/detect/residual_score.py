@@ -71,7 +71,7 @@ class ResidualScorer:
             _remember(self._jumps, self._order_j, abs(y - self._last_y), self.memory)
         self._lo, self._hi = min(self._lo, y), max(self._hi, y)
         self._last_y = y
-        log_p = -math.log(max(p, 1e-300))
+        log_p = max(0.0, -math.log(max(p, 1e-300)))
         # one incident, one alert: a point no more surprising than one of the last
         # ``refractory`` points adds nothing new and is damped (kept ranked, tiny)
         damp = bool(self._recent) and log_p <= max(self._recent)
