@@ -71,7 +71,12 @@ def read_table(path: Path) -> pd.DataFrame:
 
 def read_series_file(path: Path) -> InputFile:
     """Read ``path`` as a NAB-style or Nixtla long-format series file."""
-    df = read_table(path)
+    return series_from_frame(read_table(path), path)
+
+
+def series_from_frame(df: pd.DataFrame, path: Path) -> InputFile:
+    """Recognise the layout of ``df`` by its columns and split it into series."""
+    df = df.copy()
     df.columns = [str(c).strip().lower() for c in df.columns]
     cols = set(df.columns)
     if {"unique_id", "ds", "y"} <= cols:
@@ -105,37 +110,43 @@ def read_series_file(path: Path) -> InputFile:
 
 
 def to_epoch_ms(col: pd.Series, path: Path, name: str) -> IntArray:
-    """A timestamp column → int64 epoch ms (strings: ISO 8601, naive = UTC; numbers: seconds)."""
+    """A timestamp column → int64 epoch ms (strings: ISO 8601, naive = UTC; numbers: seconds).
+
+    Each cell is taken on its own terms, so a column may mix the two forms (as the API does).
+    """
     if pd.api.types.is_datetime64_any_dtype(col):
-        parsed = pd.to_datetime(col, utc=True)
-    else:
-        text = col.astype(str).str.strip()
-        blank = np.flatnonzero((text == "").to_numpy())
-        if blank.size:
-            raise InvalidInput(f"{path}: row {_row(int(blank[0]))}: {name} is empty")
-        numeric = pd.to_numeric(text, errors="coerce")
-        if numeric.notna().all():
-            secs: FloatArray = numeric.to_numpy(np.float64)
-            if not np.isfinite(secs).all():
-                bad = int(np.flatnonzero(~np.isfinite(secs))[0])
-                raise InvalidInput(f"{path}: row {_row(bad)}: {name} must be finite")
-            ms: IntArray = np.rint(secs * 1000).astype(np.int64)
-            return ms
-        parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
-        failed = parsed.isna().to_numpy()
-        if failed.any():
-            # not all ISO 8601: let pandas infer each remaining entry (e.g. 07/01/2014 10:00)
-            retry = pd.to_datetime(text[failed], utc=True, format="mixed", errors="coerce")
-            parsed = parsed.where(~failed, retry)
-            still = np.flatnonzero(parsed.isna().to_numpy())
-            if still.size:
-                i = int(still[0])
-                raise InvalidInput(
-                    f"{path}: row {_row(i)}: cannot parse {name} {text.iloc[i]!r}: use "
-                    "ISO 8601 (2024-01-01 00:00:00, 2024-01-01T00:00:00Z) or epoch seconds"
-                )
-    ns: IntArray = parsed.to_numpy(dtype="datetime64[ns]").astype(np.int64)
-    return ns // 1_000_000
+        stamps = pd.to_datetime(col, utc=True).to_numpy(dtype="datetime64[ns]")
+        ns: IntArray = stamps.astype(np.int64)
+        return ns // 1_000_000
+    text = col.astype(str).str.strip()
+    blank = np.flatnonzero((text == "").to_numpy())
+    if blank.size:
+        raise InvalidInput(f"{path}: row {_row(int(blank[0]))}: {name} is empty")
+    secs: FloatArray = pd.to_numeric(text, errors="coerce").to_numpy(np.float64)
+    is_num = ~np.isnan(secs)
+    if np.isinf(secs).any():
+        bad = int(np.flatnonzero(np.isinf(secs))[0])
+        raise InvalidInput(f"{path}: row {_row(bad)}: {name} must be finite")
+    ms: IntArray = np.zeros(len(text), np.int64)
+    ms[is_num] = np.rint(secs[is_num] * 1000).astype(np.int64)
+    if is_num.all():
+        return ms
+    strings = text[~is_num]
+    parsed = pd.to_datetime(strings, utc=True, format="ISO8601", errors="coerce")
+    failed = parsed.isna().to_numpy()
+    if failed.any():
+        # not all ISO 8601: let pandas infer each remaining entry (e.g. 07/01/2014 10:00)
+        retry = pd.to_datetime(strings[failed], utc=True, format="mixed", errors="coerce")
+        parsed = parsed.where(~failed, retry)
+        still = np.flatnonzero(parsed.isna().to_numpy())
+        if still.size:
+            i = int(np.flatnonzero(~is_num)[still[0]])
+            raise InvalidInput(
+                f"{path}: row {_row(i)}: cannot parse {name} {text.iloc[i]!r}: use "
+                "ISO 8601 (2024-01-01 00:00:00, 2024-01-01T00:00:00Z) or epoch seconds"
+            )
+    ms[~is_num] = parsed.to_numpy(dtype="datetime64[ns]").astype(np.int64) // 1_000_000
+    return ms
 
 
 def to_values(col: pd.Series, path: Path, name: str) -> tuple[FloatArray, BoolArray]:
