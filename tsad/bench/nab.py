@@ -134,4 +134,6 @@ def write_results(out_dir: Path, detector: str, f: NabFile, anomaly: FloatArray)
 
 def read_results(path: Path) -> FloatArray:
     """The ``anomaly_score`` column of a results file."""
-    return pd.read_csv(path)["anomaly_score"].to_numpy(np.float64)
+    # pandas' default parser may be off by one ulp; thresholds need the exact value
+    frame = pd.read_csv(path, float_precision="round_trip")
+    return frame["anomaly_score"].to_numpy(np.float64)
