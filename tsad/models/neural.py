@@ -1,0 +1,301 @@
+"""Local neural forecasters, ``nhits`` and ``patchtst``, behind the Forecaster protocol.
+
+Both are *global* models: one fit serves many series (each input window is
+robust-scaled, so magnitudes do not matter). A forecaster finds a model for a
+request in this order, and fits only when all miss:
+
+1. in memory, by key (spec + step + exact training data);
+2. on disk under the model directory (another process or replica fitted it);
+3. the *global* model for this spec and step, trained by ``fit_many`` — the
+   worker's job, so the request path normally never fits;
+4. a fit on the request's own history (a few seconds with the default steps),
+   saved for reuse.
+
+Prediction runs the bare torch module (``neural_fast``), never Lightning.
+
+``insample`` (batch detection) is a rolling one-step-ahead forecast: the point at
+index ``t`` gets the band forecast from points ``t - input_size .. t - 1``.
+Points inside the first input window have no band (NaN: not scored).
+
+Torch threads, set deliberately: predicting uses ``neural_threads`` intra-op
+threads (default 1 — a forward pass on one window is sub-millisecond and one
+thread leaves the other core to concurrent requests); fitting uses
+``neural_fit_threads`` (default 1, 0 = every core) and restores the predict
+setting afterwards. One fit thread is deliberate: on this shared 2-core box a
+100-step NHITS fit took 4.3 s with 1 thread and 48-54 s with 2 while another
+process kept a core busy (OpenMP threads spin-waiting on a stolen core). In
+the service both run in the model worker process; the API process never imports
+torch unless configured to run models in threads.
+
+Too little history raises ``NotEnoughPoints`` (needed/got): the service then
+falls back to ``stats`` with ``degraded: true``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any, ClassVar
+
+import numpy as np
+
+from tsad.errors import InvalidInput, ModelFailed, NotEnoughPoints
+from tsad.models.neural_fast import (
+    band_from_quantiles,
+    nan_band,
+    predict_windows,
+    quantile_probs,
+    rolling_one_step,
+)
+from tsad.models.neural_spec import NeuralSpec, make_spec
+from tsad.models.neural_store import ModelStore, data_digest, model_key, resolve_dir
+from tsad.models.neural_train import Progress, fit_module
+from tsad.series import Band, FloatArray, Forecast, Series, check_levels
+from tsad.settings import ModelSettings
+
+_threads_lock = threading.Lock()
+_threads_set = False
+
+
+def _set_predict_threads(n: int) -> None:
+    """Pin torch's intra-op threads once per process (the first model use)."""
+    global _threads_set
+    with _threads_lock:
+        if _threads_set:
+            return
+        import torch
+
+        torch.set_num_threads(max(1, n))
+        _threads_set = True
+
+
+class NeuralForecaster:
+    """A neuralforecast model (``kind``) with fit-once, predict-bare semantics."""
+
+    kind: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        settings: ModelSettings | None = None,
+        *,
+        max_steps: int | None = None,
+        seed: int = 1,
+        cache_size: int = 16,
+    ) -> None:
+        self.settings = settings or ModelSettings()
+        self.name = self.kind
+        self.max_steps = max_steps or getattr(self.settings, "neural_max_steps", None)
+        self.seed = seed
+        self.threads = int(getattr(self.settings, "neural_threads", 1))
+        self.fit_threads = int(getattr(self.settings, "neural_fit_threads", 1))
+        self.store = ModelStore(resolve_dir(self.settings.model_dir))
+        self._cache: OrderedDict[str, Any] = OrderedDict()
+        self._cache_size = cache_size
+        # one fit at a time per forecaster: on 2 cores parallel fits only thrash
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------ protocol
+
+    def spec(self, step_ms: int, h: int | None = None) -> NeuralSpec:
+        return make_spec(self.kind, step_ms, h, max_steps=self.max_steps, seed=self.seed)
+
+    def min_points(self, step_ms: int) -> int:
+        """Points needed to fit a model on one series: one input window plus a horizon."""
+        spec = self.spec(step_ms)
+        return spec.input_size + spec.h
+
+    def forecast(self, history: Series, step_ms: int, h: int, levels: Sequence[float]) -> Forecast:
+        return self.forecast_many([history], step_ms, h, levels, fit_if_missing=True)[0]
+
+    def insample(self, history: Series, step_ms: int, levels: Sequence[float]) -> Forecast:
+        """Rolling one-step-ahead bands; NaN for the first ``input_size`` points."""
+        lv = check_levels(levels)
+        spec, module = self._model(self.spec(step_ms), step_ms, [self._fit_part(history).y])
+        L = spec.input_size
+        _need(len(history), L + 1, f"{self.kind} in-sample bands")
+        q = rolling_one_step(module, history.y, L)
+        fitted = band_from_quantiles(history.ts[L:], _probs(module), q, lv)
+        return Forecast(_join(nan_band(history.ts[:L], lv), fitted), self.name)
+
+    # ------------------------------------------------------------ batch API
+
+    def fit_many(
+        self,
+        histories: Sequence[Series],
+        step_ms: int,
+        h: int | None = None,
+        *,
+        max_steps: int | None = None,
+        progress: Progress | None = None,
+    ) -> str:
+        """Fit one global model on every history long enough; make it the global
+        model for this spec and step. Returns the model key (reused if on disk).
+
+        ``max_steps`` overrides the default (short, request-path) training length:
+        a worker fitting many series can afford more steps.
+        """
+        spec = self.spec(step_ms, h)
+        if max_steps:
+            spec = replace(spec, max_steps=max_steps)
+        need = spec.input_size + spec.h
+        ys = [p.y for p in (self._fit_part(s) for s in histories) if len(p) >= need]
+        if not ys:
+            longest = max((len(s) for s in histories), default=0)
+            raise NotEnoughPoints(
+                f"{self.kind} needs at least {need} points in a series to fit, got {longest}",
+                needed=need,
+                got=longest,
+            )
+        with self._lock:
+            key = model_key(spec, step_ms, data_digest(ys, step_ms))
+            if self._load(spec.kind, key) is None:
+                self._fit(spec, step_ms, ys, key, progress)
+            self.store.set_global(spec, step_ms, key)
+            return key
+
+    def forecast_many(
+        self,
+        histories: Sequence[Series],
+        step_ms: int,
+        h: int,
+        levels: Sequence[float],
+        *,
+        fit_if_missing: bool = True,
+    ) -> list[Forecast]:
+        """Forecast ``h`` steps for every history with one batched forward pass.
+
+        Uses the global model (fitting one on ``histories`` when there is none and
+        ``fit_if_missing``); for a single history, an exact-data model first.
+        """
+        lv = check_levels(levels)
+        if h < 1:
+            raise InvalidInput(f"h must be at least 1, got {h}")
+        spec = self.spec(step_ms, h)
+        parts = [self._fit_part(s) for s in histories]
+        if len(parts) == 1:
+            spec, module = self._model(spec, step_ms, [parts[0].y], fit=fit_if_missing)
+        else:
+            with self._lock:
+                found = self._global(spec, step_ms)
+                if found is None:
+                    if not fit_if_missing:
+                        raise NotEnoughPoints("no fitted global model", needed=1, got=0)
+                    self.fit_many(histories, step_ms, h)
+                    found = self._global(spec, step_ms)
+            if found is None:
+                raise ModelFailed(f"the {self.kind} model could not be loaded after fitting")
+            spec, module = found
+        L = spec.input_size
+        for p in parts:
+            _need(len(p), L, f"{self.kind} forecasts")
+        windows = np.stack([p.y[-L:] for p in parts]) if parts else np.empty((0, L))
+        q = (
+            np.concatenate(
+                [predict_windows(module, windows[i : i + 1024]) for i in range(0, len(parts), 1024)]
+            )
+            if parts
+            else np.empty((0, spec.h, 0))
+        )
+        probs = _probs(module)
+        steps = step_ms * np.arange(1, h + 1, dtype=np.int64)
+        return [
+            Forecast(band_from_quantiles(p.ts[-1] + steps, probs, q[i, :h], lv), self.name)
+            for i, p in enumerate(parts)
+        ]
+
+    # ------------------------------------------------------------ models
+
+    def _fit_part(self, history: Series) -> Series:
+        return history.tail(self.settings.fit_window)
+
+    def _model(
+        self, spec: NeuralSpec, step_ms: int, ys: list[FloatArray], *, fit: bool = True
+    ) -> tuple[NeuralSpec, Any]:
+        _set_predict_threads(self.threads)
+        with self._lock:
+            key = model_key(spec, step_ms, data_digest(ys, step_ms))
+            found = self._load(spec.kind, key) or self._global(spec, step_ms)
+            if found is not None:
+                return found
+            need = spec.input_size + spec.h
+            _need(min(y.shape[0] for y in ys), need, f"{self.kind} to fit a model")
+            if not fit:
+                raise NotEnoughPoints(f"no fitted {self.kind} model", needed=need, got=0)
+            return self._fit(spec, step_ms, ys, key, None)
+
+    def _global(self, spec: NeuralSpec, step_ms: int) -> tuple[NeuralSpec, Any] | None:
+        key = self.store.global_key(spec, step_ms)
+        return self._load(spec.kind, key) if key else None
+
+    def _load(self, kind: str, key: str) -> tuple[NeuralSpec, Any] | None:
+        _set_predict_threads(self.threads)
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self.store.load(kind, key)
+            if hit is None:
+                return None
+            self._remember(key, hit)
+        else:
+            self._cache.move_to_end(key)
+        return hit
+
+    def _remember(self, key: str, value: tuple[NeuralSpec, Any]) -> None:
+        self._cache[key] = value
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+    def _fit(
+        self,
+        spec: NeuralSpec,
+        step_ms: int,
+        ys: list[FloatArray],
+        key: str,
+        progress: Progress | None,
+    ) -> tuple[NeuralSpec, Any]:
+        fitted = fit_module(spec, ys, threads=self.fit_threads, progress=progress)
+        self.store.save(
+            key,
+            spec,
+            fitted.module,
+            step_ms=step_ms,
+            digest=data_digest(ys, step_ms),
+            series=len(ys),
+            points=sum(int(y.shape[0]) for y in ys),
+            fit_seconds=fitted.seconds,
+        )
+        self._remember(key, (spec, fitted.module))
+        return spec, fitted.module
+
+
+class NHITSForecaster(NeuralForecaster):
+    """NHITS (MLP with hierarchical interpolation): fast to fit, the neural default."""
+
+    kind = "nhits"
+
+
+class PatchTSTForecaster(NeuralForecaster):
+    """PatchTST (a light patch transformer): slower to fit, same predict path."""
+
+    kind = "patchtst"
+
+
+def _probs(module: Any) -> FloatArray:
+    return np.sort(quantile_probs(module))
+
+
+def _need(got: int, needed: int, what: str) -> None:
+    if got < needed:
+        raise NotEnoughPoints(
+            f"{what} need at least {needed} points, got {got}", needed=needed, got=got
+        )
+
+
+def _join(a: Band, b: Band) -> Band:
+    return Band(
+        np.concatenate([a.ts, b.ts]),
+        np.concatenate([a.mean, b.mean]),
+        {lv: np.concatenate([a.lo[lv], b.lo[lv]]) for lv in b.lo},
+        {lv: np.concatenate([a.hi[lv], b.hi[lv]]) for lv in b.hi},
+    )

@@ -1,0 +1,112 @@
+"""Predict straight through the torch module: no Trainer, no DataFrame, no dataset.
+
+``NeuralForecast.predict`` rebuilds a dataset and a Lightning Trainer on every
+call (tens of ms, more in production); the network itself needs well under a
+millisecond for one window. This module does what neuralforecast's direct
+predict step does for a model without exogenous inputs — robust-scale each
+input window, run the network, map the quantile head, un-scale — in
+``torch.inference_mode``. It uses the scaler's functions rather than
+``scaler.transform`` (which stores statistics on the module) so concurrent
+predictions on one module are safe.
+
+Quantiles → band: the head predicts a fixed quantile grid (``TRAINED_LEVELS``);
+a requested level is interpolated linearly in normal-quantile (z) space between
+grid points, and beyond the grid extrapolated from the median in proportion to
+z. Quantiles are sorted per point first, so bands never cross: lo ≤ mean ≤ hi.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy.special import ndtri
+
+from tsad.series import Band, FloatArray, IntArray
+
+#: windows per forward pass in rolling predictions (bounds memory on long series)
+CHUNK = 2048
+
+
+def quantile_probs(module: Any) -> FloatArray:
+    """The module's quantile probabilities, in its output order."""
+    return np.asarray(module.loss.quantiles.detach().cpu().numpy(), np.float64)
+
+
+def predict_windows(module: Any, windows: npt.NDArray[Any]) -> FloatArray:
+    """Windows ``[B, input_size]`` → sorted quantiles ``[B, h, Q]`` (probabilities ascending)."""
+    import torch
+
+    scaler = module.scaler
+    x = torch.from_numpy(np.ascontiguousarray(windows, np.float32))[:, :, None, None]
+    mask = torch.ones_like(x)
+    with torch.inference_mode():
+        shift, scale = scaler.compute_statistics(x=x, mask=mask, dim=1, eps=scaler.eps)
+        z = scaler.scaler(x, shift, scale)
+        batch = {
+            "insample_y": z[:, :, 0],
+            "insample_mask": mask[:, :, 0],
+            "futr_exog": None,
+            "hist_exog": None,
+            "stat_exog": None,
+        }
+        out = module.loss.domain_map(module(batch))  # [B, h, 1, Q]
+        # statistics are [B, 1, 1, 1]: they broadcast over horizon and quantiles
+        out = scaler.inverse_scaler(out, shift, scale)
+        q = out[:, :, 0, :].numpy().astype(np.float64)
+    order = np.argsort(quantile_probs(module))
+    return np.sort(q[:, :, order], axis=-1)
+
+
+def rolling_one_step(module: Any, y: FloatArray, input_size: int) -> FloatArray:
+    """One-step-ahead quantiles ``[n - input_size, Q]`` for every point after the
+    first input window, each from the ``input_size`` points before it."""
+    n = y.shape[0]
+    if n <= input_size:
+        return np.empty((0, quantile_probs(module).shape[0]))
+    views = np.lib.stride_tricks.sliding_window_view(y, input_size)[:-1]
+    parts = [
+        predict_windows(module, views[i : i + CHUNK])[:, 0, :]
+        for i in range(0, n - input_size, CHUNK)
+    ]
+    return np.concatenate(parts, axis=0)
+
+
+def band_from_quantiles(
+    ts: IntArray, probs: FloatArray, q: FloatArray, levels: Sequence[float]
+) -> Band:
+    """Quantiles ``[n, Q]`` at ascending ``probs`` → a Band with ``mean`` (median) and
+    ``lo``/``hi`` for each level."""
+    zgrid = ndtri(np.sort(probs))
+    mean = _at(q, zgrid, 0.0)
+    lo: dict[float, FloatArray] = {}
+    hi: dict[float, FloatArray] = {}
+    for level in levels:
+        z = float(ndtri(0.5 + level / 200.0))
+        lo[level] = np.minimum(_at(q, zgrid, -z), mean)
+        hi[level] = np.maximum(_at(q, zgrid, z), mean)
+    return Band(ts, mean, lo, hi)
+
+
+def _at(q: FloatArray, zgrid: FloatArray, z: float) -> FloatArray:
+    """Each row's quantile at normal score ``z`` (interpolated / extrapolated)."""
+    median = _interp(q, zgrid, 0.0)
+    if z < zgrid[0]:
+        return np.asarray(median + (q[:, 0] - median) * (z / zgrid[0]), np.float64)
+    if z > zgrid[-1]:
+        return np.asarray(median + (q[:, -1] - median) * (z / zgrid[-1]), np.float64)
+    return _interp(q, zgrid, z)
+
+
+def _interp(q: FloatArray, zgrid: FloatArray, z: float) -> FloatArray:
+    j = int(np.clip(np.searchsorted(zgrid, z), 1, zgrid.shape[0] - 1))
+    w = (z - zgrid[j - 1]) / (zgrid[j] - zgrid[j - 1])
+    return np.asarray(q[:, j - 1] * (1.0 - w) + q[:, j] * w, np.float64)
+
+
+def nan_band(ts: IntArray, levels: Sequence[float]) -> Band:
+    """A band with no values (points inside the first input window)."""
+    nan = np.full(ts.shape[0], np.nan)
+    return Band(ts, nan, {lv: nan.copy() for lv in levels}, {lv: nan.copy() for lv in levels})

@@ -1,0 +1,171 @@
+"""What a neural model is: its hyperparameters (``NeuralSpec``), the defaults
+chosen for this CPU-only machine, and how a spec becomes a neuralforecast module.
+
+Defaults were measured on the shared 2-core box (benchmarks/README.md, "Neural
+models"): the light PatchTST (hidden 64, 4 heads, 2 layers, 128 windows per
+batch) and NHITS (3 stacks of 2x256, 256 windows per batch) train at
+~10-30 ms per step, so a few hundred steps fit one series in a few seconds.
+
+Every model is probabilistic through ``MQLoss`` on a fixed grid of levels
+(``TRAINED_LEVELS``); any requested level is read off that quantile grid
+(``neural_fast.band_from_quantiles``). torch and neuralforecast are imported
+inside ``build_module`` only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from tsad.series import season_length
+
+KINDS = ("nhits", "patchtst")
+
+#: levels the quantile head is trained on: quantiles 0.005 ... 0.995 plus the median
+TRAINED_LEVELS: tuple[int, ...] = (50, 80, 90, 95, 99)
+
+#: input window bounds (points): long enough for two days of hourly data, short
+#: enough that a 5-minute series (season 288) keeps the MLP/attention small
+MIN_INPUT = 32
+MAX_INPUT = 512
+MAX_DEFAULT_H = 96
+
+# per-kind architecture and training defaults (see module docstring)
+_ARCH: dict[str, dict[str, Any]] = {
+    "nhits": {
+        "mlp_units": [[256, 256], [256, 256], [256, 256]],
+        "n_pool_kernel_size": [2, 2, 1],
+        "n_freq_downsample": [4, 2, 1],
+    },
+    "patchtst": {
+        "hidden_size": 64,
+        "n_heads": 4,
+        "encoder_layers": 2,
+        "linear_hidden_size": 128,
+        "patch_len": 16,
+        "stride": 8,
+    },
+}
+_TRAIN: dict[str, dict[str, Any]] = {
+    "nhits": {"max_steps": 100, "learning_rate": 1e-3, "windows_batch_size": 256},
+    "patchtst": {"max_steps": 100, "learning_rate": 1e-3, "windows_batch_size": 128},
+}
+
+# what keeps Lightning quiet and off the GPU; checkpoints would write into the cwd
+QUIET_TRAINER: dict[str, Any] = {
+    "enable_progress_bar": False,
+    "enable_model_summary": False,
+    "logger": False,
+    "enable_checkpointing": False,
+    "accelerator": "cpu",
+    "devices": 1,
+}
+
+
+@dataclass(frozen=True)
+class NeuralSpec:
+    """Everything that determines a fitted model besides its training data."""
+
+    kind: str
+    h: int
+    input_size: int
+    max_steps: int
+    learning_rate: float
+    windows_batch_size: int
+    seed: int = 1
+    levels: tuple[int, ...] = TRAINED_LEVELS
+    arch: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["levels"] = list(self.levels)
+        return out
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> NeuralSpec:
+        return cls(**{**raw, "levels": tuple(raw["levels"])})
+
+    def digest(self) -> str:
+        """Stable hash of all hyperparameters (part of every model key)."""
+        return _hash(self.to_dict())
+
+    def serving_digest(self) -> str:
+        """Hash of what a caller needs to match to use the model (architecture,
+        input window, horizon, quantile grid) — not how long it was trained."""
+        raw = self.to_dict()
+        for training_only in ("max_steps", "learning_rate", "windows_batch_size", "seed"):
+            raw.pop(training_only)
+        return _hash(raw)
+
+
+def _hash(raw: dict[str, Any]) -> str:
+    text = json.dumps(raw, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def default_input_size(step_ms: int) -> int:
+    """Four seasons of context (hourly: 96 points), clamped to [32, 512]."""
+    return max(MIN_INPUT, min(MAX_INPUT, 4 * season_length(step_ms)))
+
+
+def default_horizon(step_ms: int) -> int:
+    """The horizon a model is trained for unless a longer one is asked: one season, ≤ 96."""
+    return max(8, min(MAX_DEFAULT_H, season_length(step_ms)))
+
+
+def make_spec(
+    kind: str,
+    step_ms: int,
+    h: int | None = None,
+    *,
+    input_size: int | None = None,
+    max_steps: int | None = None,
+    seed: int = 1,
+) -> NeuralSpec:
+    """The spec for ``kind`` at this sampling step; ``h`` below the default rounds up
+    to it so one model serves every shorter horizon."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown neural model {kind!r}")
+    train = _TRAIN[kind]
+    return NeuralSpec(
+        kind=kind,
+        h=max(default_horizon(step_ms), h or 0),
+        input_size=input_size or default_input_size(step_ms),
+        max_steps=max_steps or int(train["max_steps"]),
+        learning_rate=float(train["learning_rate"]),
+        windows_batch_size=int(train["windows_batch_size"]),
+        seed=seed,
+        arch=dict(_ARCH[kind]),
+    )
+
+
+def build_module(spec: NeuralSpec, callbacks: list[Any] | None = None) -> Any:
+    """A fresh (untrained) neuralforecast model for ``spec``."""
+    from neuralforecast.losses.pytorch import MQLoss
+    from neuralforecast.models import NHITS, PatchTST
+
+    from tsad.models.neural_quiet import quiet
+
+    cls = {"nhits": NHITS, "patchtst": PatchTST}[spec.kind]
+    trainer = dict(QUIET_TRAINER)
+    if callbacks:
+        trainer["callbacks"] = callbacks
+    with quiet():
+        return cls(
+            h=spec.h,
+            input_size=spec.input_size,
+            loss=MQLoss(level=list(spec.levels)),
+            max_steps=spec.max_steps,
+            # validation is off (val_size=0); matching max_steps avoids a warning
+            val_check_steps=spec.max_steps,
+            learning_rate=spec.learning_rate,
+            windows_batch_size=spec.windows_batch_size,
+            # per-window robust scaling is what lets one global model serve
+            # series of any magnitude
+            scaler_type="robust",
+            random_seed=spec.seed,
+            **spec.arch,
+            **trainer,
+        )

@@ -1,0 +1,147 @@
+"""Fitted neural models on disk: weights in safetensors, a small JSON beside them.
+
+Layout under the model directory (``ModelSettings.model_dir``, default
+``~/.cache/tsad/models``; share it between replicas to share fits)::
+
+    <kind>/<key>.safetensors     weights (state_dict, float32)
+    <kind>/<key>.json            spec (hyperparameters) + training metadata
+    <kind>/global-<spec>-<step>.json   {"key": ...}: the current global model
+
+A model's ``key`` hashes its spec, the sampling step and the exact training
+data, so the same history fitted twice (a retried batch detect, a restarted
+replica) loads instead of refitting. The *global* pointer names the model that
+``fit_many`` last trained for a spec and step: new series use it without a fit.
+Files are written to a temporary name and renamed, so concurrent replicas never
+read half a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tsad.models.neural_spec import NeuralSpec, build_module
+from tsad.series import FloatArray
+
+DEFAULT_MODEL_DIR = "~/.cache/tsad/models"
+FORMAT = 1
+
+
+def resolve_dir(model_dir: str | None) -> Path:
+    return Path(model_dir or DEFAULT_MODEL_DIR).expanduser()
+
+
+def data_digest(ys: Sequence[FloatArray], step_ms: int) -> str:
+    """Hash of the training data: step, then each series' length and values."""
+    h = hashlib.sha256(str(step_ms).encode())
+    for y in ys:
+        arr = np.ascontiguousarray(y, dtype="<f8")
+        h.update(arr.shape[0].to_bytes(8, "little"))
+        h.update(arr.tobytes())
+    return h.hexdigest()
+
+
+def model_key(spec: NeuralSpec, step_ms: int, digest: str) -> str:
+    return hashlib.sha256(f"{spec.digest()}:{step_ms}:{digest}".encode()).hexdigest()[:24]
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class ModelStore:
+    """Save and load fitted modules by key; track the global model per spec and step."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _paths(self, kind: str, key: str) -> tuple[Path, Path]:
+        base = self.root / kind
+        return base / f"{key}.safetensors", base / f"{key}.json"
+
+    def _global_path(self, spec: NeuralSpec, step_ms: int) -> Path:
+        return self.root / spec.kind / f"global-{spec.serving_digest()}-{step_ms}.json"
+
+    def save(
+        self,
+        key: str,
+        spec: NeuralSpec,
+        module: Any,
+        *,
+        step_ms: int,
+        digest: str,
+        series: int,
+        points: int,
+        fit_seconds: float,
+    ) -> Path:
+        """Write weights then metadata (a reader checks the JSON first)."""
+        import neuralforecast
+        import torch
+        from safetensors.torch import save
+
+        weights, meta_path = self._paths(spec.kind, key)
+        # clone: loss and valid_loss share their quantile tensor, which safetensors refuses
+        state = {k: v.detach().clone().contiguous() for k, v in module.state_dict().items()}
+        _write_atomic(weights, save(state, metadata={"key": key}))
+        meta = {
+            "format": FORMAT,
+            "key": key,
+            "spec": spec.to_dict(),
+            "step_ms": step_ms,
+            "trained_on": {"series": series, "points": points, "digest": digest},
+            "fit_seconds": round(fit_seconds, 3),
+            "fitted_at": int(time.time()),
+            "versions": {"torch": torch.__version__, "neuralforecast": neuralforecast.__version__},
+        }
+        _write_atomic(meta_path, json.dumps(meta, indent=1).encode())
+        return weights
+
+    def meta(self, kind: str, key: str) -> dict[str, Any] | None:
+        weights, meta_path = self._paths(kind, key)
+        if not (meta_path.exists() and weights.exists()):
+            return None
+        try:
+            meta: dict[str, Any] = json.loads(meta_path.read_text())
+        except (OSError, ValueError):
+            return None
+        return meta if meta.get("format") == FORMAT else None
+
+    def load(self, kind: str, key: str) -> tuple[NeuralSpec, Any] | None:
+        """The module saved under ``key`` in eval mode, or None if there is none."""
+        from safetensors.torch import load_file
+
+        meta = self.meta(kind, key)
+        if meta is None:
+            return None
+        spec = NeuralSpec.from_dict(meta["spec"])
+        module = build_module(spec)
+        module.load_state_dict(load_file(str(self._paths(kind, key)[0])))
+        module.eval()
+        return spec, module
+
+    def set_global(self, spec: NeuralSpec, step_ms: int, key: str) -> None:
+        _write_atomic(self._global_path(spec, step_ms), json.dumps({"key": key}).encode())
+
+    def global_key(self, spec: NeuralSpec, step_ms: int) -> str | None:
+        try:
+            raw = json.loads(self._global_path(spec, step_ms).read_text())
+        except (OSError, ValueError):
+            return None
+        key = raw.get("key") if isinstance(raw, dict) else None
+        return key if isinstance(key, str) else None
