@@ -1,5 +1,5 @@
-"""The real ``nixtla`` SDK, unmodified, against tsad's TimeGPT-compatible routes
-served by uvicorn on loopback (a real HTTP server, not a test client)."""
+"""The real ``nixtla`` SDK, unmodified, against tsad's TimeGPT-compatible routes:
+``create_app`` served by uvicorn on loopback (a real HTTP server, not a test client)."""
 
 from __future__ import annotations
 
@@ -16,12 +16,9 @@ import pandas as pd
 import pytest
 import uvicorn
 import zstandard
-from litestar import Litestar
-from litestar.di import Provide
 
-from tsad.api.routes.timegpt import timegpt_routes
+from tsad.api.app import create_app
 from tsad.models.timegpt_sdk import import_nixtla
-from tsad.service import TsadService
 from tsad.settings import ApiSettings, ModelSettings, Settings
 
 KEY = "tsad-test-key"
@@ -32,7 +29,6 @@ SPIKE_SERIES, SPIKE_AT = "s1", 300
 @dataclass
 class Served:
     url: str
-    service: TsadService
 
 
 def _free_port() -> int:
@@ -42,13 +38,7 @@ def _free_port() -> int:
 
 
 def _serve(settings: Settings) -> Iterator[Served]:
-    service = TsadService(settings)
-    app = Litestar(
-        [timegpt_routes],
-        dependencies={"service": Provide(lambda: service, sync_to_thread=False)},
-        on_shutdown=[service.close],
-        logging_config=None,
-    )
+    app = create_app(settings)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -58,7 +48,7 @@ def _serve(settings: Settings) -> Iterator[Served]:
         assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.02)
     try:
-        yield Served(f"http://127.0.0.1:{port}", service)
+        yield Served(f"http://127.0.0.1:{port}")
     finally:
         server.should_exit = True
         thread.join(10)
