@@ -16,7 +16,7 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from tsad.errors import BackendError, BufferUnavailable
 from tsad.queue import RefitQueue, make_refit_queue
@@ -110,6 +110,23 @@ async def _heartbeat(queue: RefitQueue, consumer: str, entry_id: str, every_s: f
         await asyncio.sleep(every_s)
         with contextlib.suppress(BufferUnavailable):
             await queue.touch(consumer, entry_id)
+
+
+@contextlib.asynccontextmanager
+async def background_worker(
+    settings: Settings, refit: Refit, queue: RefitQueue, consumer_name: str | None = None
+) -> AsyncIterator[asyncio.Task[int]]:
+    """Run the worker loop as a task of this process (``tsad serve`` with Redis: every
+    replica also consumes the shared queue); on exit it finishes the refit in hand."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        run_worker(settings, stop, consumer_name, refit=refit, queue=queue), name="tsad-worker"
+    )
+    try:
+        yield task
+    finally:
+        stop.set()
+        await task
 
 
 def main(settings: Settings | None = None, consumer_name: str | None = None) -> int:

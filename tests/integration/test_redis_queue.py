@@ -188,3 +188,35 @@ async def test_a_slow_refit_keeps_its_entry_through_heartbeats(redis_url: str) -
     assert sum(await asyncio.gather(*workers)) == 1
     assert calls == ["cpu"]
     await api.close()
+
+
+async def test_service_ingest_queues_on_the_stream_and_a_background_worker_fits(
+    redis_url: str,
+) -> None:
+    """TsadService with the Redis queue as scheduler: an ingest queues the series on the
+    stream, the in-process worker fits it, and the band lands in Redis state."""
+    import numpy as np
+
+    from tsad.buffer.redis import RedisBuffer
+    from tsad.service import TsadService
+    from tsad.worker import background_worker
+
+    settings = Settings.from_env({"TSAD_REDIS_URL": redis_url, "TSAD_RUNNER": "thread"})
+    queue = RedisRefitQueue.from_settings(settings)
+    service = TsadService(settings, scheduler=queue)
+    ts = (1_700_000_000 + np.arange(120, dtype=np.int64) * 300) * 1000
+    y = 10 + np.sin(np.arange(120) / 12 * np.pi)
+    result = await service.ingest("cpu", ts, y)
+    assert result.refit_scheduled is True
+    assert await queue.schedule("cpu") is False  # already queued on the stream
+    other = RedisBuffer.from_settings(settings.buffer)
+
+    async def band_stored() -> bool:
+        return "band" in (await other.get_state("cpu") or {})
+
+    async with background_worker(settings, service.refit, queue, "replica-1"):
+        await _until(band_stored, 60)
+    assert await queue.pending() == 0
+    await other.close()
+    await queue.close()
+    await service.close()
