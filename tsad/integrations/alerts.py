@@ -131,18 +131,19 @@ class AlertCounter:
         return CountReport(len(alerts), counted, repeats, resolved, results)
 
     async def _write(self, series_id: str, added: dict[int, int]) -> IngestResult:
-        buckets = sorted(added)
+        step = self.bucket_ms
         buffer = self.service.buffer
-        stored = await buffer.window(series_id, buckets[0], buckets[-1])
-        current = dict(zip(stored.ts.tolist(), stored.y.tolist(), strict=True))
-        ts = list(buckets)
-        ys = [current.get(b, 0.0) + added[b] for b in buckets]
-        # empty buckets since the last count are zeros, not missing data
+        lo, hi = min(added), max(added)
+        # buckets with no alert since the last count are zeros, not missing data
         info = await buffer.info(series_id)
-        if info is not None and info.last is not None and buckets[0] > info.last + self.bucket_ms:
-            first = max(info.last + self.bucket_ms, buckets[0] - self.fill_max * self.bucket_ms)
-            gap = list(range(first, buckets[0], self.bucket_ms))
-            ts, ys = gap + ts, [0.0] * len(gap) + ys
+        if info is not None and info.last is not None and info.last < lo:
+            lo = info.last - info.last % step + step
+        lo = max(lo, hi - self.fill_max * step)
+        stored = await buffer.window(series_id, min(lo, min(added)), hi)
+        current = dict(zip(stored.ts.tolist(), stored.y.tolist(), strict=True))
+        empty = {b for b in range(lo, hi, step) if b not in current}
+        ts = sorted(empty | set(added))
+        ys = [current.get(b, 0.0) + added.get(b, 0) for b in ts]
         return await self.service.ingest(
             series_id,
             np.asarray(ts, np.int64),
