@@ -70,7 +70,7 @@ def fit_module(
     spec: NeuralSpec,
     ys: Sequence[FloatArray],
     *,
-    threads: int = 0,
+    threads: int = 1,
     progress: Progress | None = None,
 ) -> Fitted:
     """Train one model on all of ``ys`` (each at least ``input_size + h`` long)."""

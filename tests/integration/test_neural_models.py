@@ -1,0 +1,156 @@
+"""NHITS and PatchTST behind the Forecaster protocol: real (tiny) fits on CPU.
+
+Each model is fitted a few times with a handful of steps and fixed seeds; the
+model directory is a per-module temporary directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tsad.detect.score import score_against_band
+from tsad.errors import NotEnoughPoints
+from tsad.models import neural
+from tsad.models.neural import NeuralForecaster, NHITSForecaster, PatchTSTForecaster
+from tsad.models.neural_fast import predict_windows
+from tsad.models.neural_quiet import quiet
+from tsad.models.neural_spec import make_spec
+from tsad.models.neural_train import fit_module
+from tsad.series import Series
+from tsad.settings import ModelSettings
+
+pytestmark = pytest.mark.slow
+
+HOUR = 3_600_000
+T0 = 1_700_000_000_000
+STEPS = 100
+SPIKE = 330
+
+
+def seasonal(n: int = 400, seed: int = 0, level: float = 10.0, spike: bool = False) -> Series:
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    y = level + 3 * np.sin(2 * np.pi * t / 24) + rng.normal(0, 0.3, n)
+    if spike:
+        y[SPIKE] += 8.0
+    return Series((T0 + t * HOUR).astype(np.int64), y)
+
+
+KINDS = [NHITSForecaster, PatchTSTForecaster]
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="module", params=KINDS, ids=lambda c: c.kind)
+def fitted(request: pytest.FixtureRequest, model_dir: Path) -> NeuralForecaster:
+    """A forecaster that has fitted (and saved) a model on the spiked series."""
+    forecaster: NeuralForecaster = request.param(
+        ModelSettings(model_dir=str(model_dir)), max_steps=STEPS
+    )
+    forecaster.insample(seasonal(spike=True), HOUR, [99])
+    return forecaster
+
+
+def test_forecast_band_has_requested_columns_in_order(fitted: NeuralForecaster) -> None:
+    """forecast() gives h future steps with lo-L/hi-L per level and lo ≤ mean ≤ hi."""
+    history = seasonal(spike=True)
+    fc = fitted.forecast(history, HOUR, 12, [80, 95])
+    cols = fc.band.columns()
+    assert set(cols) == {"mean", "lo-80", "hi-80", "lo-95", "hi-95"}
+    assert fc.model_used == fitted.kind and not fc.degraded
+    np.testing.assert_array_equal(fc.band.ts, history.ts[-1] + HOUR * np.arange(1, 13))
+    assert all(np.isfinite(c).all() and c.shape == (12,) for c in cols.values())
+    for level in (80, 95):
+        assert np.all(fc.band.lo[level] <= fc.band.mean)
+        assert np.all(fc.band.mean <= fc.band.hi[level])
+    assert np.all(fc.band.lo[95] <= fc.band.lo[80]) and np.all(fc.band.hi[80] <= fc.band.hi[95])
+
+
+def test_insample_flags_an_injected_spike(fitted: NeuralForecaster) -> None:
+    """Rolling one-step bands flag the spike; the first input window has no band."""
+    history = seasonal(spike=True)
+    band = fitted.insample(history, HOUR, [99]).band
+    window = fitted.spec(HOUR).input_size
+    assert np.isnan(band.mean[:window]).all() and np.isfinite(band.mean[window:]).all()
+    scored = score_against_band(history.ts, history.y, band.mean, band.lo[99], band.hi[99], 99)
+    assert scored.is_anomaly[SPIKE] and scored.direction[SPIKE] == 1
+    # the rest of the series is mostly inside its band
+    assert scored.is_anomaly.sum() <= 0.05 * (len(history) - window)
+
+
+def test_saved_model_reloads_and_predicts_the_same(
+    fitted: NeuralForecaster, model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new forecaster on the same model dir loads the safetensors model, no refit."""
+    history = seasonal(spike=True)
+    before = fitted.forecast(history, HOUR, 24, [95]).band
+
+    def no_fit(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the saved model should have been reused")
+
+    monkeypatch.setattr(neural, "fit_module", no_fit)
+    fresh = type(fitted)(ModelSettings(model_dir=str(model_dir)), max_steps=STEPS)
+    after = fresh.forecast(history, HOUR, 24, [95]).band
+    np.testing.assert_allclose(after.mean, before.mean, rtol=1e-6)
+    np.testing.assert_allclose(after.hi[95], before.hi[95], rtol=1e-6)
+    assert list((model_dir / fitted.kind).glob("*.safetensors"))
+
+
+@pytest.mark.parametrize("kind", ["nhits", "patchtst"])
+def test_bare_module_matches_neuralforecast_predict(kind: str) -> None:
+    """predict_windows on the torch module equals NeuralForecast.predict's quantiles."""
+    ys = [seasonal(seed=s, level=10.0 * (s + 1)).y for s in range(3)]
+    spec = make_spec(kind, HOUR, max_steps=20)
+    fitted = fit_module(spec, ys)
+    with quiet():
+        ref = fitted.nf.predict()
+    cols = [c for c in ref.columns if c not in ("unique_id", "ds")]
+    ref_q = np.sort(ref[cols].to_numpy().reshape(3, spec.h, len(cols)), axis=-1)
+    ours = predict_windows(fitted.module, np.stack([y[-spec.input_size :] for y in ys]))
+    np.testing.assert_allclose(ours, ref_q, rtol=1e-4, atol=1e-4)
+
+
+def test_fit_many_serves_new_series_without_fitting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One global fit on several series serves forecasts for a series it never saw."""
+    forecaster = NHITSForecaster(ModelSettings(model_dir=str(tmp_path)), max_steps=20)
+    train = [seasonal(seed=s, level=5.0 * (s + 1)) for s in range(3)]
+    forecaster.fit_many(train, HOUR)
+
+    def no_fit(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the global model should have been used")
+
+    monkeypatch.setattr(neural, "fit_module", no_fit)
+    unseen = [seasonal(seed=9, level=1000.0), seasonal(seed=8, level=50.0)]
+    out = forecaster.forecast_many(unseen, HOUR, 24, [90])
+    assert [len(f.band) for f in out] == [24, 24]
+    # robust scaling: the forecast follows each series' own level
+    assert 990 < float(np.median(out[0].band.mean)) < 1010
+    assert 40 < float(np.median(out[1].band.mean)) < 60
+    single = forecaster.forecast(unseen[0], HOUR, 6, [90])
+    np.testing.assert_allclose(single.band.mean, out[0].band.mean[:6], rtol=1e-6)
+
+
+def test_too_little_history_raises_not_enough_points(tmp_path: Path) -> None:
+    """Fewer points than input window + horizon → NotEnoughPoints with needed/got."""
+    forecaster = PatchTSTForecaster(ModelSettings(model_dir=str(tmp_path)), max_steps=5)
+    needed = forecaster.min_points(HOUR)
+    with pytest.raises(NotEnoughPoints) as err:
+        forecaster.forecast(seasonal(n=needed - 1), HOUR, 24, [95])
+    assert (err.value.needed, err.value.got) == (needed, needed - 1)
+
+
+def test_fitting_prints_nothing(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """A fit and a predict write nothing to stdout/stderr (no Lightning chatter)."""
+    forecaster = NHITSForecaster(ModelSettings(model_dir=str(tmp_path)), max_steps=5)
+    capfd.readouterr()
+    forecaster.forecast(seasonal(seed=4), HOUR, 24, [95])
+    out, err = capfd.readouterr()
+    assert (out, err) == ("", "")
