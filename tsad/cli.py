@@ -219,9 +219,12 @@ def detect(
     with friendly_errors():
         check_levels([level])
         from tsad.cli_render import Done, render_detect
-        from tsad.io import detect_table, read_series_file, write_table
+        from tsad.io import check_destination, detect_table, read_series_file, write_table
         from tsad.jobs import DetectOutcome, detect_job
 
+        for dest in (output, plot):
+            if dest is not None:
+                check_destination(dest)
         data = read_series_file(file)
 
         def job(s: SeriesData) -> DetectOutcome:
@@ -238,9 +241,8 @@ def detect(
                 n = int(s.is_anomaly.sum())
                 title = f"{file.name}{f' · {sid}' if sid else ''} · {n} anomalies at {level:g}%"
                 plot_detection(plot_path(plot, sid), s, title, level)
-        if output != "-":
-            done = [Done(s, o, file.stem) for s, o in results]
-            render_detect(_report_console(output), done, level, mode.value)
+        done = [Done(s, o, file.stem) for s, o in results]
+        render_detect(_report_console(output), done, level, mode.value)
         _finish(output, plot, sum(len(s) for _, s in scored), len(scored))
 
 
@@ -278,9 +280,12 @@ def forecast(
             )
         lv = parse_levels(levels)
         from tsad.cli_render import Done, render_forecast
-        from tsad.io import forecast_table, read_series_file, write_table
+        from tsad.io import check_destination, forecast_table, read_series_file, write_table
         from tsad.jobs import ForecastOutcome, forecast_job
 
+        for dest in (output, plot):
+            if dest is not None:
+                check_destination(dest)
         data = read_series_file(file)
 
         def job(s: SeriesData) -> ForecastOutcome:
@@ -297,9 +302,8 @@ def forecast(
                 sid = s.series_id
                 title = f"{file.name}{f' · {sid}' if sid else ''} · {h} steps ahead"
                 plot_forecast(plot_path(plot, sid), s.ts, s.y, o.band, title)
-        if output != "-":
-            done = [Done(s, o, file.stem) for s, o in results]
-            render_forecast(_report_console(output), done, lv)
+        done = [Done(s, o, file.stem) for s, o in results]
+        render_forecast(_report_console(output), done, lv)
         _finish(output, plot, sum(len(b) for _, b in bands), len(bands))
 
 

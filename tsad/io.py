@@ -236,14 +236,22 @@ def forecast_table(
     )
 
 
+def check_destination(out: str | Path) -> None:
+    """Fail before any work is done if ``out`` cannot be written (``-`` = stdout is fine)."""
+    if str(out) == "-":
+        return
+    parent = Path(out).parent
+    if not parent.is_dir():
+        raise InvalidInput(f"{out}: the directory {parent} does not exist")
+
+
 def write_table(df: pd.DataFrame, out: str) -> None:
     """Write ``df`` to ``out``: ``-`` is stdout (CSV), ``.parquet`` is Parquet, else CSV."""
     if out == "-":
         df.to_csv(sys.stdout, index=False, float_format="%.10g")
         return
     path = Path(out)
-    if path.parent and not path.parent.exists():
-        raise InvalidInput(f"{out}: the directory {path.parent} does not exist")
+    check_destination(path)
     if path.suffix.lower() in PARQUET_SUFFIXES:
         try:
             df.to_parquet(path, index=False)
