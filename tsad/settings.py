@@ -76,6 +76,11 @@ class ModelSettings:
     model_dir: str | None = None
     runner: str = "process"
     model_workers: int = 1
+    # neural models (tsad.models.neural): None = per-model default steps; torch
+    # intra-op threads for predict and for fit (0 = every core)
+    neural_max_steps: int | None = None
+    neural_threads: int = 1
+    neural_fit_threads: int = 1
 
 
 @dataclass(frozen=True)
@@ -212,6 +217,9 @@ class Settings:
                 model_dir=_str(env, "TSAD_MODEL_DIR"),
                 runner=_choice(env, "TSAD_RUNNER", ("process", "thread"), "process"),
                 model_workers=_int(env, "TSAD_MODEL_WORKERS", 1),
+                neural_max_steps=_int(env, "TSAD_NEURAL_MAX_STEPS", 0, minimum=0) or None,
+                neural_threads=_int(env, "TSAD_NEURAL_THREADS", 1),
+                neural_fit_threads=_int(env, "TSAD_NEURAL_FIT_THREADS", 1, minimum=0),
             ),
             api=ApiSettings(
                 api_keys=keys,
