@@ -67,9 +67,9 @@ def test_serving_digest_ignores_training_length() -> None:
     """Models trained longer still serve the same requests; other horizons do not."""
     hour = 3_600_000
     short, long = make_spec("nhits", hour, max_steps=10), make_spec("nhits", hour, max_steps=900)
-    assert short.digest() != long.digest()
-    assert short.serving_digest() == long.serving_digest()
-    assert make_spec("nhits", hour, 48).serving_digest() != short.serving_digest()
+    assert short.digest != long.digest
+    assert short.serving_digest == long.serving_digest
+    assert make_spec("nhits", hour, 48).serving_digest != short.serving_digest
 
 
 def test_unknown_kind_is_rejected() -> None:

@@ -86,20 +86,27 @@ class NeuralForecaster:
     ) -> None:
         self.settings = settings or ModelSettings()
         self.name = self.kind
-        self.max_steps = max_steps or getattr(self.settings, "neural_max_steps", None)
+        self.max_steps = max_steps or self.settings.neural_max_steps
         self.seed = seed
-        self.threads = int(getattr(self.settings, "neural_threads", 1))
-        self.fit_threads = int(getattr(self.settings, "neural_fit_threads", 1))
+        self.threads = self.settings.neural_threads
+        self.fit_threads = self.settings.neural_fit_threads
         self.store = ModelStore(resolve_dir(self.settings.model_dir))
         self._cache: OrderedDict[str, Any] = OrderedDict()
         self._cache_size = cache_size
+        self._specs: dict[tuple[int, int | None], NeuralSpec] = {}
         # one fit at a time per forecaster: on 2 cores parallel fits only thrash
         self._lock = threading.RLock()
 
     # ------------------------------------------------------------ protocol
 
     def spec(self, step_ms: int, h: int | None = None) -> NeuralSpec:
-        return make_spec(self.kind, step_ms, h, max_steps=self.max_steps, seed=self.seed)
+        """The spec this forecaster uses at ``step_ms`` for horizon ``h`` (memoised:
+        its digests are on the hot path)."""
+        spec = self._specs.get((step_ms, h))
+        if spec is None:
+            spec = make_spec(self.kind, step_ms, h, max_steps=self.max_steps, seed=self.seed)
+            self._specs[(step_ms, h)] = spec
+        return spec
 
     def min_points(self, step_ms: int) -> int:
         """Points needed to fit a model on one series: one input window plus a horizon."""
@@ -198,12 +205,12 @@ class NeuralForecaster:
             if parts
             else np.empty((0, spec.h, 0))
         )
-        probs = _probs(module)
+        # one band computation for all series, then a slice each
         steps = step_ms * np.arange(1, h + 1, dtype=np.int64)
-        return [
-            Forecast(band_from_quantiles(p.ts[-1] + steps, probs, q[i, :h], lv), self.name)
-            for i, p in enumerate(parts)
-        ]
+        ts = np.concatenate([p.ts[-1] + steps for p in parts]) if parts else steps[:0]
+        flat = q[:, :h].reshape(len(parts) * h, -1)
+        band = band_from_quantiles(ts, _probs(module), flat, lv)
+        return [Forecast(band.slice(i * h, (i + 1) * h), self.name) for i in range(len(parts))]
 
     # ------------------------------------------------------------ models
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any
 
 from tsad.series import season_length
@@ -87,10 +88,12 @@ class NeuralSpec:
     def from_dict(cls, raw: dict[str, Any]) -> NeuralSpec:
         return cls(**{**raw, "levels": tuple(raw["levels"])})
 
+    @cached_property
     def digest(self) -> str:
         """Stable hash of all hyperparameters (part of every model key)."""
         return _hash(self.to_dict())
 
+    @cached_property
     def serving_digest(self) -> str:
         """Hash of what a caller needs to match to use the model (architecture,
         input window, horizon, quantile grid) — not how long it was trained."""

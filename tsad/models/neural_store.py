@@ -50,7 +50,7 @@ def data_digest(ys: Sequence[FloatArray], step_ms: int) -> str:
 
 
 def model_key(spec: NeuralSpec, step_ms: int, digest: str) -> str:
-    return hashlib.sha256(f"{spec.digest()}:{step_ms}:{digest}".encode()).hexdigest()[:24]
+    return hashlib.sha256(f"{spec.digest}:{step_ms}:{digest}".encode()).hexdigest()[:24]
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -76,7 +76,7 @@ class ModelStore:
         return base / f"{key}.safetensors", base / f"{key}.json"
 
     def _global_path(self, spec: NeuralSpec, step_ms: int) -> Path:
-        return self.root / spec.kind / f"global-{spec.serving_digest()}-{step_ms}.json"
+        return self.root / spec.kind / f"global-{spec.serving_digest}-{step_ms}.json"
 
     def save(
         self,
