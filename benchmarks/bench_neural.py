@@ -2,7 +2,8 @@
 module vs ``NeuralForecast.predict``, same run) and M4 Hourly accuracy.
 
     nice python3 benchmarks/bench_neural.py latency
-    nice python3 benchmarks/bench_neural.py m4 [--steps 1000] [--limit N] [--models stats,nhits,patchtst]
+    nice python3 benchmarks/bench_neural.py m4 [--steps 1000] [--limit N]
+        [--models stats,nhits,patchtst]
 
 Models are written to a temporary directory; nothing is downloaded. M4 loading
 and Naive2/OWA come from ``tsad.bench.m4`` / ``tsad.bench.m4_metrics``.
@@ -54,50 +55,57 @@ def timed(fn: Callable[[], Any], reps: int) -> float:
     return statistics.median(samples)
 
 
-def latency() -> None:
+def _measure(fc: NeuralForecaster, module: Any, nf: Any, hist: list[Series]) -> str:
+    """bare module · full forecaster path · NeuralForecast.predict, for these series."""
     from tsad.models.neural_fast import predict_windows
     from tsad.models.neural_quiet import quiet
-    from tsad.models.neural_train import fit_module, training_frame
+    from tsad.models.neural_train import training_frame
 
+    L = fc.spec(HOUR).input_size
+    windows = np.stack([s.y[-L:] for s in hist])
+    frame = training_frame([s.y for s in hist])
+    bare = timed(lambda: predict_windows(module, windows), 50)
+    if len(hist) == 1:
+        full = timed(lambda: fc.forecast(hist[0], HOUR, 24, [95]), 50)
+    else:
+        full = timed(lambda: fc.forecast_many(hist, HOUR, 24, [95]), 20)
+    with quiet():
+        lightning = timed(lambda: nf.predict(df=frame), 10)
+    return f"{bare:8.2f}ms {full:8.2f}ms {lightning:9.1f}ms {lightning / full:6.0f}x |"
+
+
+def _latency_row(kind: str, cls: type[NeuralForecaster], data: list[Series]) -> str:
+    from tsad.models.neural_train import fit_module
+
+    with tempfile.TemporaryDirectory() as tmp:
+        fc = cls(ModelSettings(model_dir=tmp))
+        spec = fc.spec(HOUR)
+        start = time.perf_counter()
+        fc.fit_many(data, HOUR)
+        fit_s = time.perf_counter() - start
+        # the Lightning peer: the same spec trained through the same code path
+        nf = fit_module(spec, [s.y for s in data[:2]]).nf
+        found = fc._global(spec, HOUR)
+        assert found is not None
+        cells = [_measure(fc, found[1], nf, data[:n]) for n in (1, 100)]
+        return f"{kind:9s} {fit_s:8.1f}  {spec.max_steps:5d} | " + " ".join(cells)
+
+
+def latency() -> None:
     data = synthetic(100)
     print(
         "kind      fit100[s]  steps | 1 series: bare  forecast()  NF.predict  ratio"
         " | 100 series: bare  forecast_many()  NF.predict  ratio"
     )
     for kind, cls in KINDS.items():
-        with tempfile.TemporaryDirectory() as tmp:
-            fc = cls(ModelSettings(model_dir=tmp))
-            spec = fc.spec(HOUR)
-            start = time.perf_counter()
-            fc.fit_many(data, HOUR)
-            fit_s = time.perf_counter() - start
-            # the Lightning peer: same spec trained through the same code path
-            nf = fit_module(spec, [s.y for s in data[:2]]).nf
-            (_, module) = fc._global(spec, HOUR) or (None, None)
-            L = spec.input_size
-            row = [f"{kind:9s} {fit_s:8.1f}  {spec.max_steps:5d} |"]
-            for n in (1, 100):
-                hist = data[:n]
-                windows = np.stack([s.y[-L:] for s in hist])
-                frame = training_frame([s.y for s in hist])
-                bare = timed(lambda w=windows: predict_windows(module, w), 50)
-                if n == 1:
-                    full = timed(lambda h=hist[0]: fc.forecast(h, HOUR, 24, [95]), 50)
-                else:
-                    full = timed(lambda h=hist: fc.forecast_many(h, HOUR, 24, [95]), 20)
-                with quiet():
-                    lightning = timed(lambda f=frame: nf.predict(df=f), 10)
-                row.append(
-                    f"{bare:8.2f}ms {full:8.2f}ms {lightning:9.1f}ms {lightning / full:6.0f}x |"
-                )
-            print(" ".join(row), flush=True)
+        print(_latency_row(kind, cls, data), flush=True)
 
 
 def m4(steps: int, limit: int | None, models: list[str]) -> None:
-    from utilsforecast.losses import coverage, mase, smape
     import pandas as pd
+    from utilsforecast.losses import coverage, mase, smape
 
-    from tsad.bench.m4 import H, SEASON, STEP_MS, load_m4
+    from tsad.bench.m4 import SEASON, STEP_MS, H, load_m4
     from tsad.bench.m4_metrics import naive2, owa
     from tsad.models.stats import StatsForecaster
 
