@@ -13,8 +13,10 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.integration.cli_helpers import assert_one_line_error, clean_env, run_tsad, tsad_command
+from tests.redis_server import redis_available, redis_server
 
 HEAVY = ("torch", "neuralforecast", "nixtla", "statsforecast", "matplotlib", "uvicorn")
 
@@ -138,3 +140,46 @@ def test_version_and_bench_are_mounted() -> None:
     bench = run_tsad("bench", "--help")
     assert bench.returncode == 0, bench.stderr
     assert "nab" in bench.stdout
+
+
+def wait_for_text(
+    path: Path, text: str, proc: subprocess.Popen[str], deadline_s: float = 90
+) -> None:
+    """Wait until ``text`` appears in the file a process writes to."""
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        if text in path.read_text():
+            return
+        assert proc.poll() is None, path.read_text()
+        time.sleep(0.1)
+    raise AssertionError(f"{text!r} not seen within {deadline_s} s: {path.read_text()}")
+
+
+@pytest.mark.skipif(not redis_available(), reason="redis-server is not installed")
+def test_worker_with_redis_runs_and_stops_on_sigterm(tmp_path: Path) -> None:
+    """`tsad worker` with TSAD_REDIS_URL names its Redis, consumes, and stops cleanly on SIGTERM."""
+    with redis_server() as redis:
+        log = tmp_path / "worker.log"
+        with log.open("w") as sink:
+            proc = subprocess.Popen(
+                [*tsad_command(), "worker", "--consumer", "cli-test"],
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env=clean_env(TSAD_REDIS_URL=redis.url),
+            )
+        children: list[int] = []
+        try:
+            wait_for_text(log, "worker cli-test started", proc)
+            children = descendants(proc.pid)
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            reap(children)
+    text = log.read_text()
+    assert code == 0, text
+    assert f"buffer: Redis at {redis.url}" in text
+    assert "worker cli-test stopped" in text
