@@ -178,3 +178,19 @@ def test_epoch_second_timestamps_and_python_m(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     first = proc.stdout.splitlines()[1].split(",")[0]
     assert first == "2024-01-03T00:00:00Z"
+
+
+def test_parquet_in_and_out(tmp_path: Path) -> None:
+    """A long-format Parquet file (datetime `ds`) is read, and `--output x.parquet` is Parquet."""
+    pytest.importorskip("pyarrow")
+    src = tmp_path / "many.parquet"
+    df = pd.read_csv(write_long(tmp_path / "many.csv", ids=("p", "q")))
+    df["ds"] = pd.to_datetime(df["ds"])  # naive datetimes: UTC
+    df.to_parquet(src, index=False)
+    out = tmp_path / "f.parquet"
+    proc = run_tsad("forecast", src, "--h", "4", "--levels", "95", "--output", out)
+    assert proc.returncode == 0, proc.stderr
+    got = pd.read_parquet(out)
+    assert list(got.columns) == ["unique_id", "timestamp", "mean", "lo-95", "hi-95"]
+    assert got["unique_id"].tolist() == ["p"] * 4 + ["q"] * 4
+    assert got["timestamp"].iloc[0] == (T0 + pd.Timedelta(hours=240)).strftime("%Y-%m-%dT%H:%M:%SZ")
