@@ -1,32 +1,32 @@
-"""Self-calibrating causal anomaly scores from forecast residuals.
+"""Self-calibrating causal anomaly scores: does this point break the series' own records?
 
 A band-position score (``erf(|z|/√2)``) is a poor ranking across series:
 residuals are heavy-tailed, so one series breaks |z| > 4 every hour while
 another never does, and the score saturates at 1.0 past |z| ≈ 8.3. Here each
-point is judged against what *its own series* has already shown:
+point is judged only against what *its own series* has already shown, through
+three "record" channels, each a log ratio (scale-free, so one threshold serves
+every series):
 
-* ``z`` = residual over the band's implied standard deviation;
-* its tail probability ``p`` among the series' past |z| (empirical rank inside
-  the range seen so far; past the largest value seen, an exponential tail
-  fitted to the largest past values extrapolates, so a record-breaking point is
-  ranked by *how far* it breaks the record);
-* the value's own novelty: a value beyond the series' past range by a margin is
-  scored the same way against past one-step changes (level shifts that a
-  forecaster quickly absorbs still stand out here);
-* a point no more surprising than one of the last ``refractory`` points is
-  damped (one incident, one alert);
-* only the last ``memory`` points are remembered, so the badly fitted first
-  refits (and old regimes) age out.
+* **residual**: ``log(|z| / max recent |z|)`` with ``z`` the residual over the
+  band's implied standard deviation — a point fitting worse than any recent one;
+* **burst**: the same for the mean |z| of the last few points — a run of
+  moderately bad fits (a spike train, a changed shape) that no single point shows;
+* **range**: how far the value leaves the range the series has ever taken,
+  relative to its largest recent one-step move — a level shift that the
+  forecaster quickly absorbs still stands out here. Leaving the all-time range
+  is rare in itself, so the channel carries a fixed bonus (``RANGE_BONUS``).
 
-The score is ``L/(1+L)`` with ``L = -ln p``: monotone in ``p``, in [0, 1), and
-never saturating to ties, so any threshold can split any two points. Each
-score depends only on the points before it (prefix-stable), so it is usable on
-the online path: keep ``ResidualScorer`` per series and feed it arrivals.
+"Recent" is the last ``memory`` points: the first, badly fitted refits age out,
+and so do old regimes. The score is the logistic of the largest channel: monotone,
+in (0, 1), kept at full precision (any threshold splits any two points). A point
+no more surprising than one of the last ``refractory`` points is damped (kept
+ranked, tiny): one incident, one alert. Each score depends only on the points
+before it, so the scorer serves the online path too: keep one ``ResidualScorer``
+per series and feed it arrivals.
 """
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections import deque
 from dataclasses import dataclass, field
@@ -35,75 +35,99 @@ import numpy as np
 
 from tsad.series import FloatArray
 
-# the largest past |z| values used to fit the extrapolated tail
-_TAIL = 20
-# below this many past residuals a series has shown too little to judge by
-_WARMUP = 48
+# below this many points a series has shown too little to judge by
+WARMUP = 48
+# extra log-odds for leaving the all-time range (rare by itself, unlike a bad fit)
+RANGE_BONUS = 3.5
+# extra log-odds for a burst record (a run of bad fits is rarer than one)
+BURST_BONUS = 0.5
+# points averaged by the burst channel
+BURST = 6
+# the floor of a log ratio: "nothing new here"
+_NOTHING = -50.0
+_TINY = 1e-12
+
+
+class RunningMax:
+    """Maximum of the last ``size`` values pushed (monotone deque, O(1) amortised)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._i = 0
+        self._q: deque[tuple[int, float]] = deque()
+
+    def max(self) -> float:
+        """The maximum held (``-inf`` when empty)."""
+        return self._q[0][1] if self._q else -math.inf
+
+    def push(self, x: float) -> None:
+        while self._q and self._q[-1][1] <= x:
+            self._q.pop()
+        self._q.append((self._i, x))
+        self._i += 1
+        while self._q[0][0] <= self._i - 1 - self.size:
+            self._q.popleft()
+
+
+def _log_ratio(x: float, past: float) -> float:
+    """``log(x / past)``; ``_NOTHING`` when there is nothing to compare."""
+    if not math.isfinite(past) or x <= 0:
+        return _NOTHING
+    return math.log(x / max(past, _TINY))
 
 
 @dataclass
 class ResidualScorer:
-    """Per-series state for causal residual scoring (feed points in time order)."""
+    """Per-series state for causal record scoring (feed points in time order)."""
 
     refractory: int = 72
-    memory: int = 600  # past points remembered: early, badly fitted residuals age out
-    _past: list[float] = field(default_factory=list)  # sorted recent |z|
-    _jumps: list[float] = field(default_factory=list)  # sorted recent |Δy|
-    _order_z: deque[float] = field(default_factory=deque)
-    _order_j: deque[float] = field(default_factory=deque)
+    memory: int = 300  # points remembered: early, badly fitted residuals age out
+    _n: int = 0
+    _z: RunningMax = field(init=False)
+    _burst: RunningMax = field(init=False)
+    _jump: RunningMax = field(init=False)
+    _recent_z: deque[float] = field(default_factory=deque)
     _lo: float = math.inf
     _hi: float = -math.inf
     _last_y: float | None = None
-    _recent: deque[float] = field(default_factory=deque)
+    _recent: RunningMax = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._z = RunningMax(self.memory)
+        self._burst = RunningMax(self.memory)
+        self._jump = RunningMax(self.memory)
+        self._recent = RunningMax(self.refractory)
 
     def update(self, y: float, mean: float, sigma: float) -> float:
         """Score one point (``sigma``: the band's implied standard deviation) and learn it."""
-        p = 1.0
+        z = 0.0
         if math.isfinite(mean) and math.isfinite(sigma):
             dev = abs(y - mean)
             z = dev / sigma if sigma > 0 else (0.0 if dev == 0 else 1e6)
-            p = min(p, _tail_probability(self._past, z))
-            _remember(self._past, self._order_z, z, self.memory)
+        self._recent_z.append(z)
+        if len(self._recent_z) > BURST:
+            self._recent_z.popleft()
+        burst = sum(self._recent_z) / BURST if len(self._recent_z) == BURST else 0.0
+        log_odds = max(
+            _log_ratio(z, self._z.max()), _log_ratio(burst, self._burst.max()) + BURST_BONUS
+        )
         if self._last_y is not None:
             beyond = max(y - self._hi, self._lo - y, 0.0)
             if beyond > 0:
-                p = min(p, _tail_probability(self._jumps, beyond))
-            _remember(self._jumps, self._order_j, abs(y - self._last_y), self.memory)
+                log_odds = max(log_odds, _log_ratio(beyond, self._jump.max()) + RANGE_BONUS)
+            self._jump.push(abs(y - self._last_y))
+        self._z.push(z)
+        self._burst.push(burst)
         self._lo, self._hi = min(self._lo, y), max(self._hi, y)
         self._last_y = y
-        log_p = max(0.0, -math.log(max(p, 1e-300)))
-        # one incident, one alert: a point no more surprising than one of the last
-        # ``refractory`` points adds nothing new and is damped (kept ranked, tiny)
-        damp = bool(self._recent) and log_p <= max(self._recent)
-        self._recent.append(log_p)
-        if len(self._recent) > self.refractory:
-            self._recent.popleft()
-        score = log_p / (1.0 + log_p)
+        self._n += 1
+        if self._n <= WARMUP:
+            log_odds = _NOTHING
+        # one incident, one alert: no more surprising than a recent point → damped
+        damp = log_odds <= self._recent.max()
+        self._recent.push(log_odds)
+        score = 1.0 / (1.0 + math.exp(-log_odds))
         return score * 1e-3 if damp else score
-
-
-def _remember(sorted_vals: list[float], order: deque[float], x: float, memory: int) -> None:
-    """Add ``x``; forget the oldest value once ``memory`` are held."""
-    bisect.insort(sorted_vals, x)
-    order.append(x)
-    if len(order) > memory:
-        old = order.popleft()
-        del sorted_vals[bisect.bisect_left(sorted_vals, old)]
-
-
-def _tail_probability(past: list[float], x: float) -> float:
-    """P(X ≥ x) from the sorted past sample; exponential extrapolation past its max."""
-    n = len(past)
-    if n < _WARMUP:
-        return 1.0
-    above = n - bisect.bisect_left(past, x)
-    if above > 0:
-        return (above + 1) / (n + 1)
-    k = min(_TAIL, n)
-    top = past[-k:]
-    u = top[0]
-    scale = max(sum(top) / k - u, 1e-12)
-    return (k / (n + 1)) * math.exp(-(x - u) / scale) if x > u else k / (n + 1)
 
 
 def residual_scores(
@@ -112,7 +136,7 @@ def residual_scores(
     sigma: FloatArray,
     *,
     refractory: int = 72,
-    memory: int = 600,
+    memory: int = 300,
 ) -> FloatArray:
     """Score a whole stream in order (a point's score uses only earlier points)."""
     scorer = ResidualScorer(refractory=refractory, memory=memory)
