@@ -210,7 +210,9 @@ def detect(
     output: str | None = typer.Option(
         None, help="Write scored points (CSV, .parquet, - for stdout)."
     ),
-    plot: Path | None = typer.Option(None, help="Draw series, band and anomalies to a PNG."),
+    plot: Path | None = typer.Option(
+        None, help="PNG of series, band and anomalies; many series: OUT-<id>.png each."
+    ),
 ) -> None:
     """Score every point of FILE against a forecast band and flag the anomalies."""
     from tsad.series import check_levels
@@ -266,7 +268,9 @@ def forecast(
     model: str = typer.Option("auto", help="auto, stats, nhits, patchtst or timegpt."),
     freq: str | None = typer.Option(None, help="Sampling step ('5min', 'h'); inferred if unset."),
     output: str | None = typer.Option(None, help="Write the forecast (CSV, .parquet, - = stdout)."),
-    plot: Path | None = typer.Option(None, help="Draw history and forecast bands to a PNG."),
+    plot: Path | None = typer.Option(
+        None, help="PNG of history and forecast bands; many series: OUT-<id>.png each."
+    ),
 ) -> None:
     """Forecast H steps past the end of each series in FILE, with intervals."""
     from tsad.errors import InvalidInput
