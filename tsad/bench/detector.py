@@ -18,7 +18,7 @@ from tsad.detect.residual_score import residual_scores
 from tsad.detect.score import z_for_level
 from tsad.errors import TsadError
 from tsad.prepare import prepare
-from tsad.series import FloatArray, IntArray
+from tsad.series import FloatArray, IntArray, infer_step_ms, season_length
 from tsad.types import Forecaster
 
 
@@ -63,5 +63,18 @@ class OnlineDetector:
     def score(self, ts: IntArray, y: FloatArray) -> FloatArray:
         keep, expected, sigma = self.bands(ts, y)
         out = np.zeros(ts.shape[0])
-        out[keep] = residual_scores(y[keep], expected, sigma)
+        out[keep] = residual_scores(y[keep], expected, sigma, season=_season(ts[keep]))
         return out
+
+
+# the sampling step is read from this many first rows only: later rows never
+# change an earlier row's score
+_STEP_ROWS = 48
+
+
+def _season(ts: IntArray) -> int:
+    """Points per season from the first rows' sampling step (1 when unknown)."""
+    try:
+        return season_length(infer_step_ms(ts[:_STEP_ROWS]))
+    except TsadError:
+        return 1

@@ -4,13 +4,17 @@ A band-position score (``erf(|z|/√2)``) is a poor ranking across series:
 residuals are heavy-tailed, so one series breaks |z| > 4 every hour while
 another never does, and the score saturates at 1.0 past |z| ≈ 8.3. Here each
 point is judged only against what *its own series* has already shown, through
-three "record" channels, each a log ratio (scale-free, so one threshold serves
+four "record" channels, each a log ratio (scale-free, so one threshold serves
 every series):
 
 * **residual**: ``log(|z| / max recent |z|)`` with ``z`` the residual over the
   band's implied standard deviation — a point fitting worse than any recent one;
 * **burst**: the same for the mean |z| of the last few points — a run of
   moderately bad fits (a spike train, a changed shape) that no single point shows;
+* **seasonal**: ``log(|y − m| / max recent |y − m|)`` with ``m`` the median of
+  the values one, two and three seasons back — a model-free twin of the
+  residual channel that one past spike cannot bend (a forecaster's seasonal
+  component can absorb a spike and then repeat it every season);
 * **range**: how far the value leaves the range the series has ever taken,
   relative to its largest recent one-step move — a level shift that the
   forecaster quickly absorbs still stands out here. Leaving the all-time range
@@ -43,6 +47,8 @@ RANGE_BONUS = 3.5
 BURST_BONUS = 0.5
 # points averaged by the burst channel
 BURST = 6
+# seasons back whose median is the seasonal channel's expected value
+SEASONS_BACK = 3
 # the floor of a log ratio: "nothing new here"
 _NOTHING = -50.0
 _TINY = 1e-12
@@ -82,10 +88,13 @@ class ResidualScorer:
 
     refractory: int = 72
     memory: int = 300  # points remembered: early, badly fitted residuals age out
+    season: int = 1  # points per season (1: the seasonal channel compares with the last points)
     _n: int = 0
     _z: RunningMax = field(init=False)
     _burst: RunningMax = field(init=False)
     _jump: RunningMax = field(init=False)
+    _seasonal: RunningMax = field(init=False)
+    _history: deque[float] = field(default_factory=deque)
     _recent_z: deque[float] = field(default_factory=deque)
     _lo: float = math.inf
     _hi: float = -math.inf
@@ -96,6 +105,7 @@ class ResidualScorer:
         self._z = RunningMax(self.memory)
         self._burst = RunningMax(self.memory)
         self._jump = RunningMax(self.memory)
+        self._seasonal = RunningMax(self.memory)
         self._recent = RunningMax(self.refractory)
 
     def update(self, y: float, mean: float, sigma: float) -> float:
@@ -111,6 +121,9 @@ class ResidualScorer:
         log_odds = max(
             _log_ratio(z, self._z.max()), _log_ratio(burst, self._burst.max()) + BURST_BONUS
         )
+        dev = self._seasonal_deviation(y)
+        log_odds = max(log_odds, _log_ratio(dev, self._seasonal.max()))
+        self._seasonal.push(dev)
         if self._last_y is not None:
             beyond = max(y - self._hi, self._lo - y, 0.0)
             if beyond > 0:
@@ -129,6 +142,26 @@ class ResidualScorer:
         score = 1.0 / (1.0 + math.exp(-log_odds))
         return score * 1e-3 if damp else score
 
+    def _seasonal_deviation(self, y: float) -> float:
+        """|y − median of the values 1..SEASONS_BACK seasons back|; learns ``y``."""
+        hist = self._history
+        back = [
+            hist[-k * self.season]
+            for k in range(1, SEASONS_BACK + 1)
+            if k * self.season <= len(hist)
+        ]
+        hist.append(y)
+        if len(hist) > SEASONS_BACK * self.season:
+            hist.popleft()
+        return abs(y - _median(back)) if back else 0.0
+
+
+def _median(xs: list[float]) -> float:
+    """Median of a few values (numpy's call overhead dominates at this size)."""
+    s = sorted(xs)
+    mid = len(s) // 2
+    return s[mid] if len(s) % 2 else 0.5 * (s[mid - 1] + s[mid])
+
 
 def residual_scores(
     y: FloatArray,
@@ -137,9 +170,10 @@ def residual_scores(
     *,
     refractory: int = 72,
     memory: int = 300,
+    season: int = 1,
 ) -> FloatArray:
     """Score a whole stream in order (a point's score uses only earlier points)."""
-    scorer = ResidualScorer(refractory=refractory, memory=memory)
+    scorer = ResidualScorer(refractory=refractory, memory=memory, season=season)
     out = np.empty(y.shape[0], np.float64)
     for i in range(y.shape[0]):
         out[i] = scorer.update(float(y[i]), float(mean[i]), float(sigma[i]))
