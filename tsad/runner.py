@@ -82,6 +82,19 @@ class ModelRunner:
             raise ModelFailed(f"the model failed: {type(exc).__name__}: {exc}") from exc
 
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+        """Stop the pool now. Worker processes are terminated, not awaited: a fit in
+        flight is abandoned (its request already has an answer or a deadline), and a
+        worker must never outlive the server as an orphan holding its pipes."""
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        processes = list(getattr(executor, "_processes", None) or {})
+        procs = [executor._processes[pid] for pid in processes]  # type: ignore[attr-defined]
+        executor.shutdown(wait=False, cancel_futures=True)
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+        for proc in procs:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()

@@ -1,0 +1,47 @@
+"""The model runner: fits in a worker process, deadlines, and no orphaned workers."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tsad.errors import DeadlineExceeded, ModelFailed
+from tsad.runner import ModelRunner
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            return "zombie" not in fh.read()
+    except FileNotFoundError:
+        return False
+
+
+def _boom() -> None:
+    raise ValueError("model exploded")
+
+
+async def test_close_terminates_worker_processes() -> None:
+    """After close(), no pool worker outlives the runner (no orphans holding pipes)."""
+    runner = ModelRunner("process", 1)
+    await runner.warm_up()
+    pids = list(runner._executor._processes)  # type: ignore[union-attr]
+    assert pids and all(_alive(p) for p in pids)
+    runner.close()
+    deadline = time.monotonic() + 5
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(p) for p in pids)
+
+
+async def test_deadline_and_errors_become_tsad_errors() -> None:
+    """A job past its deadline is DeadlineExceeded; an unexpected exception is ModelFailed."""
+    runner = ModelRunner("thread", 1)
+    try:
+        with pytest.raises(DeadlineExceeded):
+            await runner.run(time.sleep, 1.0, timeout=0.05)
+        with pytest.raises(ModelFailed, match="model exploded"):
+            await runner.run(_boom)
+    finally:
+        runner.close()
