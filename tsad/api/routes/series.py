@@ -8,14 +8,13 @@ are valid.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from litestar import Request, Router, delete, get, post
 
 from tsad.api import encode
-from tsad.api.decode import query_range, read_json
+from tsad.api.decode import points_arrays, query_range, read_json
 from tsad.api.metrics import Metrics
 from tsad.api.openapi import json_body
 from tsad.api.schemas import (
@@ -37,7 +36,6 @@ from tsad.series import (
     format_ts,
     freq_alias,
     parse_freq,
-    parse_points,
 )
 from tsad.service import IngestResult, TsadService
 from tsad.types import SeriesInfo
@@ -48,7 +46,7 @@ SERIES = "/v1/series/{series_id:str}"
 def validated_points(
     service: TsadService,
     series_id: str,
-    points: Sequence[Any],
+    points: list[Any],
     freq: str | None,
     model: str | None,
 ) -> tuple[IntArray, FloatArray]:
@@ -59,7 +57,7 @@ def validated_points(
         raise TooLarge(f"{len(points)} points in one request; the limit is {limit}", limit=limit)
     if not points:
         raise InvalidInput("'points' is empty; send at least one point")
-    ts, y = parse_points(points)
+    ts, y = points_arrays(points)
     if freq is not None:
         parse_freq(freq)
     if model is not None:
