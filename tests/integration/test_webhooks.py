@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from litestar.testing import AsyncTestClient
 from tsad.api.app import create_app
 from tsad.api.routes.grafana import grafana_routes
 from tsad.api.routes.webhooks import webhook_routes
+from tsad.series import format_ts
 from tsad.settings import IntegrationSettings, ModelSettings, Settings
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "grafana"
@@ -220,3 +222,27 @@ async def test_webhook_counts_reach_prometheus_metrics(client: AsyncTestClient[A
     text = (await client.get("/metrics")).text
     assert 'tsad_webhook_alerts_total{outcome="counted",source="grafana"} 3.0' in text
     assert 'tsad_webhook_alerts_total{outcome="resolved",source="grafana"} 1.0' in text
+
+
+async def wait_for_band(client: AsyncTestClient[Any], series_id: str) -> None:
+    for _ in range(600):
+        if (await client.get(f"/v1/series/{series_id}")).json().get("band"):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no band was fitted for {series_id}")
+
+
+async def test_alert_storm_is_flagged_as_an_anomaly(client: AsyncTestClient[Any]) -> None:
+    """After a steady trickle of alerts, a storm in one bucket is scored as an anomaly up."""
+    t0 = 1_709_546_400_000
+    for b in range(48):
+        alerts = [am_alert(f"h{b}-{i}", format_ts(t0 + b * MIN + i)) for i in range(1 + b % 3)]
+        await client.post("/v1/webhooks/alertmanager", json=am_payload(*alerts))
+    await wait_for_band(client, "alerts:total")
+    storm = [am_alert(f"storm{i}", format_ts(t0 + 48 * MIN + i)) for i in range(40)]
+    body = (await client.post("/v1/webhooks/alertmanager", json=am_payload(*storm))).json()
+    flagged = {s["series_id"]: s["anomalies"] for s in body["series"]}
+    (point,) = flagged["alerts:total"]
+    assert point["value"] == 40 and point["direction"] == "up" and point["is_anomaly"]
+    anomalies = (await client.get("/v1/series/alerts:total/anomalies")).json()
+    assert anomalies["count"] == 1
