@@ -227,6 +227,24 @@ def bench_detect(runs: int) -> None:
         outcome = await service.detect(points=(ts, y), level=99.0)
         return int(outcome.scored.is_anomaly.sum())
 
+    async def wire_cost() -> None:
+        """What the HTTP edge adds: parsing 8,640 inline pairs and encoding the answer."""
+        import msgspec
+
+        from tsad.api.decode import points_arrays
+        from tsad.api.encode import scored_points
+
+        service = TsadService(Settings(models=ModelSettings(runner="thread")))
+        outcome = await service.detect(points=(ts, y), level=99.0)
+        await service.close()
+        pairs = [[t / 1000, v] for t, v in zip(ts.tolist(), y.tolist(), strict=True)]
+        started = time.perf_counter()
+        for _ in range(runs):
+            points_arrays(pairs)
+            msgspec.json.encode(scored_points(outcome.scored))
+        each = (time.perf_counter() - started) / runs * 1000
+        print(f"HTTP edge work (parse 8,640 pairs + encode 8,640 scored points): {each:.1f} ms")
+
     async def timed() -> None:
         for mode in ("thread", "process"):
             service = TsadService(Settings(models=ModelSettings(runner=mode)))
@@ -249,6 +267,7 @@ def bench_detect(runs: int) -> None:
             )
 
     asyncio.run(timed())
+    asyncio.run(wire_cost())
 
 
 def main() -> None:
