@@ -38,6 +38,7 @@ ALERT_NAME = "TsadAnomaly"
 _BATCH = 64
 _MAX_BACKOFF_S = 30.0
 _DIRECTION = {1: "up", -1: "down", 0: "none"}
+_DROP_WARN_EVERY_S = 10.0
 
 
 @dataclass
@@ -73,6 +74,7 @@ class AlertmanagerNotifier:
         self._transport = transport
         self._task: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
+        self._warned_at = -_DROP_WARN_EVERY_S
 
     @classmethod
     def from_settings(cls, settings: IntegrationSettings) -> AlertmanagerNotifier:
@@ -96,7 +98,15 @@ class AlertmanagerNotifier:
             self._queue.put_nowait(alert)
         except asyncio.QueueFull:
             self.stats.dropped += 1
-            log.warning("outbound alert queue full (%d): alert dropped", self._queue.maxsize)
+            # a stuck receiver drops alerts at ingest rate: say so every few seconds, not per alert
+            now = time.monotonic()
+            if now - self._warned_at >= _DROP_WARN_EVERY_S:
+                self._warned_at = now
+                log.warning(
+                    "outbound alert queue full (%d): %d alerts dropped so far",
+                    self._queue.maxsize,
+                    self.stats.dropped,
+                )
             return False
         self.stats.queued += 1
         self._ensure_running()
