@@ -69,7 +69,7 @@ class ModelSettings:
     detect_level: float = 99.0
     min_points: int = 12
     max_horizon: int = 10_000
-    fit_window: int = 4_032
+    fit_window: int = 2_016
     timegpt_api_key: str | None = field(default=None, repr=False)
     timegpt_base_url: str | None = None
     timegpt_deadline_s: float = 10.0
@@ -210,7 +210,7 @@ class Settings:
                 detect_level=level,
                 min_points=_int(env, "TSAD_MIN_POINTS", 12, minimum=3),
                 max_horizon=_int(env, "TSAD_MAX_HORIZON", 10_000),
-                fit_window=_int(env, "TSAD_FIT_WINDOW", 4_032, minimum=24),
+                fit_window=_int(env, "TSAD_FIT_WINDOW", 2_016, minimum=24),
                 timegpt_api_key=_str(env, "NIXTLA_API_KEY"),
                 timegpt_base_url=_str(env, "TSAD_TIMEGPT_BASE_URL"),
                 timegpt_deadline_s=_float(env, "TSAD_TIMEGPT_DEADLINE_S", 10.0),

@@ -28,8 +28,11 @@ REFRESH_FRACTION = 0.5
 
 
 def refit_horizon(step_ms: int) -> int:
-    """How far ahead a stored band reaches: one season, between 12 and 1,440 steps."""
-    return min(max(season_length(step_ms), 12), 1440)
+    """How far ahead a stored band reaches: two seasons, between 24 and 2,880 steps.
+
+    With ``REFRESH_FRACTION`` = 0.5 the hot path refits about once a season.
+    """
+    return min(max(2 * season_length(step_ms), 24), 2880)
 
 
 @dataclass(frozen=True)
@@ -149,11 +152,13 @@ def detect_online(
         steps = min(h, n - t0)
         # the forecast starts right after the history's last point; align to t0
         lead = int((first_ts + t0 * step - int(hist.ts[-1])) // step)
-        fc = forecaster.forecast(hist, step, lead - 1 + steps, [level])
+        # always the full horizon: a shorter last chunk must not change the model's
+        # answer for the points it does cover (prefix stability)
+        fc = forecaster.forecast(hist, step, lead - 1 + h, [level])
         band = fc.band
-        mean[t0 : t0 + steps] = band.mean[lead - 1 :]
-        lo[t0 : t0 + steps] = band.lo[level][lead - 1 :]
-        hi[t0 : t0 + steps] = band.hi[level][lead - 1 :]
+        mean[t0 : t0 + steps] = band.mean[lead - 1 : lead - 1 + steps]
+        lo[t0 : t0 + steps] = band.lo[level][lead - 1 : lead - 1 + steps]
+        hi[t0 : t0 + steps] = band.hi[level][lead - 1 : lead - 1 + steps]
         models.append(fc.model_used)
         t0 += steps
         done += 1
