@@ -47,6 +47,10 @@ _ARCH: dict[str, dict[str, Any]] = {
         "linear_hidden_size": 128,
         "patch_len": 16,
         "stride": 8,
+        # RevIN that subtracts the last value (the library default) on top of the
+        # robust scaler cost a lot on M4 Hourly: OWA 1.26 → 0.81 without it
+        # (104 series, 500 steps)
+        "revin_subtract_last": False,
     },
 }
 _TRAIN: dict[str, dict[str, Any]] = {
@@ -165,10 +169,9 @@ def build_module(spec: NeuralSpec, callbacks: list[Any] | None = None) -> Any:
             val_check_steps=spec.max_steps,
             learning_rate=spec.learning_rate,
             windows_batch_size=spec.windows_batch_size,
-            # per-window robust scaling is what lets one global model serve
-            # series of any magnitude
-            scaler_type="robust",
             random_seed=spec.seed,
-            **spec.arch,
+            # per-window robust scaling (unless the arch says otherwise) is what
+            # lets one global model serve series of any magnitude
+            **{"scaler_type": "robust", **spec.arch},
             **trainer,
         )
