@@ -100,3 +100,19 @@ async def test_buffer_down_answers_503_with_retry_after() -> None:
         assert int(resp.headers["retry-after"]) > 0
         assert "Redis" in resp.json()["detail"]
         assert (await client.get("/health")).status_code == 200
+
+
+async def test_extra_routes_are_mounted_and_bugs_answer_a_bare_500() -> None:
+    """Extra routes are served; an unexpected exception is a 500 problem without internals."""
+    from litestar import get
+
+    @get("/boom", sync_to_thread=False)
+    def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    app = create_app(Settings(models=ModelSettings(runner="thread")), extra_route_handlers=[boom])
+    async with AsyncTestClient(app) as client:
+        resp = await client.get("/boom")
+        assert resp.status_code == 500
+        assert resp.headers["content-type"].startswith("application/problem+json")
+        assert "secret" not in resp.text and "logged" in resp.json()["detail"]
