@@ -8,7 +8,8 @@ the API decodes requests into arrays, calls these methods and encodes results.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,6 +89,9 @@ class TsadService:
         self.runner = runner or ModelRunner(settings.models.runner, settings.models.model_workers)
         self.scheduler: RefitScheduler = scheduler or LocalRefitScheduler(self.refit)
         self._band_cache: dict[str, StoredBand] = {}
+        # observers of the hot and cold paths (outbound alerts, metrics)
+        self.ingest_listeners: list[Callable[[IngestResult], Awaitable[None]]] = []
+        self.fit_listeners: list[Callable[[float, bool], None]] = []
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -128,6 +132,7 @@ class TsadService:
                 from tsad.series import parse_freq
 
                 meta["step_ms"] = parse_freq(freq)
+                meta["freq_given"] = freq
             if model:
                 meta["model"] = model
             state = {**state, "meta": meta}
@@ -138,7 +143,7 @@ class TsadService:
         if scored.is_anomaly.any():
             await self.buffer.add_anomalies(series_id, anomaly_records(scored))
         scheduled = await self.scheduler.schedule(series_id) if due else False
-        return IngestResult(
+        ingested = IngestResult(
             series_id=series_id,
             accepted=result.accepted,
             duplicates=result.duplicates,
@@ -146,6 +151,12 @@ class TsadService:
             scored=scored,
             refit_scheduled=scheduled,
         )
+        for listener in self.ingest_listeners:
+            try:
+                await listener(ingested)
+            except Exception:  # a listener (alerts, metrics) must never fail an ingest
+                log.exception("ingest listener %r failed", listener)
+        return ingested
 
     def _band(self, series_id: str, state: dict[str, Any]) -> StoredBand | None:
         raw = state.get("band")
@@ -174,6 +185,7 @@ class TsadService:
             return None
         state = await self.buffer.get_state(series_id) or {}
         meta = dict(state.get("meta", {}))
+        started = time.perf_counter()
         try:
             stored, report = await self.runner.run(
                 refit_job,
@@ -188,6 +200,10 @@ class TsadService:
             )
         except NotEnoughPoints:
             return None
+        except Exception:
+            self._fitted(time.perf_counter() - started, ok=False)
+            raise
+        self._fitted(time.perf_counter() - started, ok=True)
         # re-read: points or metadata may have changed while the model ran
         state = await self.buffer.get_state(series_id) or {}
         meta = dict(state.get("meta", {}))
@@ -200,6 +216,13 @@ class TsadService:
         )
         await self.buffer.put_state(series_id, {**state, "band": stored.to_state(), "meta": meta})
         return stored
+
+    def _fitted(self, seconds: float, *, ok: bool) -> None:
+        for listener in self.fit_listeners:
+            try:
+                listener(seconds, ok)
+            except Exception:
+                log.exception("fit listener %r failed", listener)
 
     async def forecast(
         self,

@@ -118,3 +118,22 @@ async def test_streaming_nyc_taxi_flags_points_in_labelled_windows(service: Tsad
     in_windows = [t for t in flagged if any(a <= t <= b for a, b in windows)]
     assert in_windows, "no anomaly flagged inside a labelled window"
     assert len(await service.anomalies("nyc_taxi", None, None)) == len(flagged)
+
+
+async def test_listeners_observe_ingests_and_fits(service: TsadService) -> None:
+    """Ingest listeners see every result; fit listeners see each refit; a failing one is ignored."""
+    seen: list[int] = []
+    fits: list[bool] = []
+
+    async def on_ingest(result) -> None:  # type: ignore[no-untyped-def]
+        seen.append(result.accepted)
+
+    async def broken(result) -> None:  # type: ignore[no-untyped-def]
+        raise RuntimeError("listener bug")
+
+    service.ingest_listeners += [broken, on_ingest]
+    service.fit_listeners.append(lambda seconds, ok: fits.append(ok and seconds >= 0))
+    ts, y = seasonal(48)
+    await service.ingest("obs", ts, y)
+    await service.scheduler.drain()  # type: ignore[attr-defined]
+    assert seen == [48] and fits == [True]

@@ -104,3 +104,27 @@ def test_small_batch_path_matches_the_vectorised_path(
     assert small.direction.tolist() == big.direction[:n].tolist()
     np.testing.assert_allclose(small.score, big.score[:n], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(small.severity, big.severity[:n], rtol=1e-12, atol=1e-12)
+
+
+def test_float_noise_at_a_zero_width_band_is_not_flagged() -> None:
+    """A value equal to a zero-width band's edge up to rounding is inside."""
+    edge = 49.7
+    noisy = np.array([edge - 1e-12, edge + 1e-12, edge + 0.01])
+    s = score_against_band(
+        np.arange(3, dtype=np.int64),
+        noisy,
+        np.full(3, edge),
+        np.full(3, edge),
+        np.full(3, edge),
+        99.0,
+    )
+    assert s.is_anomaly.tolist() == [False, False, True]
+    big = score_against_band(
+        np.arange(30, dtype=np.int64),
+        np.tile(noisy, 10),
+        np.full(30, edge),
+        np.full(30, edge),
+        np.full(30, edge),
+        99.0,
+    )
+    assert big.is_anomaly.tolist() == [False, False, True] * 10

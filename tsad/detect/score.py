@@ -14,6 +14,7 @@ from scipy.special import erf, ndtri
 from tsad.series import FloatArray, IntArray, Scored
 
 _SQRT2 = float(np.sqrt(2.0))
+_TOL = 1e-9  # relative slack for float noise at the band's edge
 
 
 @lru_cache(maxsize=64)
@@ -60,8 +61,10 @@ def score_against_band(
         severity = np.where(width > 0, over / width, np.where(over > 0, np.inf, 0.0))
     score = erf(z / _SQRT2)
     known = ~(np.isnan(mean) | np.isnan(lo) | np.isnan(hi))
-    above = known & (y > hi)
-    below = known & (y < lo)
+    # a point equal to the band's edge up to rounding is inside (zero-width bands)
+    tol = _TOL * np.maximum(1.0, np.abs(mean))
+    above = known & (y > hi + tol)
+    below = known & (y < lo - tol)
     direction = np.where(above, 1, np.where(below, -1, 0)).astype(np.int8)
     score = np.where(known, score, 0.0)
     severity = np.where(known, np.minimum(severity, 1e9), 0.0)
@@ -92,7 +95,8 @@ def _score_one(
     over = max(y - hi, 0.0) + max(lo - y, 0.0)
     width = hi - lo
     severity = over / width if width > 0 else (math.inf if over > 0 else 0.0)
-    direction = 1 if y > hi else (-1 if y < lo else 0)
+    tol = _TOL * max(1.0, abs(mean))
+    direction = 1 if y > hi + tol else (-1 if y < lo - tol else 0)
     return direction != 0, direction, score, min(severity, 1e9)
 
 
