@@ -154,3 +154,13 @@ def test_fitting_prints_nothing(tmp_path: Path, capfd: pytest.CaptureFixture[str
     forecaster.forecast(seasonal(seed=4), HOUR, 24, [95])
     out, err = capfd.readouterr()
     assert (out, err) == ("", "")
+
+
+def test_fit_many_reports_progress(tmp_path: Path) -> None:
+    """fit_many calls progress(step, total) after every training step (CLI bars)."""
+    forecaster = PatchTSTForecaster(ModelSettings(model_dir=str(tmp_path)))
+    seen: list[tuple[int, int]] = []
+    forecaster.fit_many(
+        [seasonal(seed=5)], HOUR, max_steps=4, progress=lambda s, t: seen.append((s, t))
+    )
+    assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]

@@ -148,7 +148,7 @@ def make_spec(
     )
 
 
-def build_module(spec: NeuralSpec, callbacks: list[Any] | None = None) -> Any:
+def build_module(spec: NeuralSpec) -> Any:
     """A fresh (untrained) neuralforecast model for ``spec``."""
     from neuralforecast.losses.pytorch import MQLoss
     from neuralforecast.models import NHITS, PatchTST
@@ -156,9 +156,6 @@ def build_module(spec: NeuralSpec, callbacks: list[Any] | None = None) -> Any:
     from tsad.models.neural_quiet import quiet
 
     cls = {"nhits": NHITS, "patchtst": PatchTST}[spec.kind]
-    trainer = dict(QUIET_TRAINER)
-    if callbacks:
-        trainer["callbacks"] = callbacks
     with quiet():
         return cls(
             h=spec.h,
@@ -173,5 +170,5 @@ def build_module(spec: NeuralSpec, callbacks: list[Any] | None = None) -> Any:
             # per-window robust scaling (unless the arch says otherwise) is what
             # lets one global model serve series of any magnitude
             **{"scaler_type": "robust", **spec.arch},
-            **trainer,
+            **QUIET_TRAINER,
         )

@@ -76,8 +76,11 @@ def fit_module(
     """Train one model on all of ``ys`` (each at least ``input_size + h`` long)."""
     from neuralforecast import NeuralForecast
 
-    callbacks = [_progress_callback(progress, spec.max_steps)] if progress else None
-    model = build_module(spec, callbacks)
+    model = build_module(spec)
+    if progress:
+        # added after construction: as a constructor argument the callback would
+        # land in the (pickled) hyperparameters, and Lightning warns about that
+        model.trainer_kwargs["callbacks"] = [_progress_callback(progress, spec.max_steps)]
     frame = training_frame(ys)
     start = time.perf_counter()
     with torch_threads(threads), quiet():
