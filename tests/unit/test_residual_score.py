@@ -73,5 +73,5 @@ def test_a_repeat_right_after_an_incident_is_damped() -> None:
     s = residual_scores(y, mean, sigma, refractory=72)
     assert s[410] < 1e-3 * s[400] * 1.01
     y[410] = 0.0
-    y[520] = 12.0  # past the refractory period: scored in full again
+    y[520] = 20.0  # past the refractory period, a new record is scored in full again
     assert residual_scores(y, mean, sigma, refractory=72)[520] > 0.5

@@ -43,8 +43,6 @@ from tsad.series import FloatArray
 WARMUP = 48
 # extra log-odds for leaving the all-time range (rare by itself, unlike a bad fit)
 RANGE_BONUS = 3.5
-# extra log-odds for a burst record (a run of bad fits is rarer than one)
-BURST_BONUS = 0.5
 # points averaged by the burst channel
 BURST = 6
 # seasons back whose median is the seasonal channel's expected value
@@ -118,9 +116,7 @@ class ResidualScorer:
         if len(self._recent_z) > BURST:
             self._recent_z.popleft()
         burst = sum(self._recent_z) / BURST if len(self._recent_z) == BURST else 0.0
-        log_odds = max(
-            _log_ratio(z, self._z.max()), _log_ratio(burst, self._burst.max()) + BURST_BONUS
-        )
+        log_odds = max(_log_ratio(z, self._z.max()), _log_ratio(burst, self._burst.max()))
         dev = self._seasonal_deviation(y)
         log_odds = max(log_odds, _log_ratio(dev, self._seasonal.max()))
         self._seasonal.push(dev)
