@@ -101,6 +101,7 @@ class WorkerSettings:
     reclaim_idle_s: float = 60.0  # an entry idle this long belongs to a dead worker
     pending_ttl_s: int = 3_600  # the longest a series stays marked "refit queued"
     block_ms: int = 1_000  # how long one claim waits for work (bounds stop latency)
+    embedded: bool = True  # with Redis, each `tsad serve` also works the shared queue
 
 
 ALERT_DIRECTIONS = ("up", "down", "both")
@@ -232,6 +233,8 @@ class Settings:
                 reclaim_idle_s=_float(env, "TSAD_WORKER_RECLAIM_IDLE_S", 60.0),
                 pending_ttl_s=_int(env, "TSAD_REFIT_PENDING_TTL_S", 3_600),
                 block_ms=_int(env, "TSAD_WORKER_BLOCK_MS", 1_000),
+                embedded=_choice(env, "TSAD_EMBEDDED_WORKER", ("1", "0", "true", "false"), "1")
+                in ("1", "true"),
             ),
             integrations=_integrations(env),
         )

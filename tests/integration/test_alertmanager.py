@@ -17,8 +17,6 @@ import pytest
 
 from tests.monitoring_peers import ALERTMANAGER, AlertmanagerServer, TsadServer, http_json, wait_for
 from tsad.api.app import create_app
-from tsad.api.routes.grafana import grafana_routes
-from tsad.api.routes.webhooks import webhook_routes
 from tsad.integrations.hub import Integrations
 from tsad.integrations.outbound import ALERT_NAME
 from tsad.series import format_ts
@@ -45,7 +43,7 @@ def tsad_server() -> Iterator[TsadServer]:
         models=ModelSettings(runner="thread"),
         integrations=IntegrationSettings(webhook_secret=SECRET),
     )
-    app = create_app(settings, extra_route_handlers=[*webhook_routes, *grafana_routes])
+    app = create_app(settings)
     server = TsadServer(app).start()
     yield server
     server.stop()

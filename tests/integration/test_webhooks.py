@@ -12,8 +12,6 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from tsad.api.app import create_app
-from tsad.api.routes.grafana import grafana_routes
-from tsad.api.routes.webhooks import webhook_routes
 from tsad.series import format_ts
 from tsad.settings import IntegrationSettings, ModelSettings, Settings
 
@@ -58,7 +56,7 @@ def make_client(**integrations: Any) -> AsyncTestClient[Any]:
         models=ModelSettings(runner="thread"),
         integrations=IntegrationSettings(**integrations),
     )
-    app = create_app(settings, extra_route_handlers=[*webhook_routes, *grafana_routes])
+    app = create_app(settings)
     return AsyncTestClient(app)
 
 

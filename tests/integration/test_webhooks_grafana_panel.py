@@ -12,8 +12,6 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from tsad.api.app import create_app
-from tsad.api.routes.grafana import grafana_routes
-from tsad.api.routes.webhooks import webhook_routes
 from tsad.series import format_ts
 from tsad.settings import ModelSettings, Settings
 
@@ -33,7 +31,7 @@ async def client() -> AsyncIterator[AsyncTestClient[Any]]:
     """An app holding series 'cpu': 72 hourly points, a fitted band, then a normal point
     and a spike (+40) scored on arrival."""
     settings = Settings(models=ModelSettings(runner="thread"))
-    app = create_app(settings, extra_route_handlers=[*webhook_routes, *grafana_routes])
+    app = create_app(settings)
     async with AsyncTestClient(app) as c:
         points = [[T0 + HOUR * i, level(i)] for i in range(72)]
         assert (await c.post("/v1/series/cpu/points", json={"points": points})).status_code == 200

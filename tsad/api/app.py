@@ -30,11 +30,16 @@ from tsad.api.errors import EXCEPTION_HANDLERS
 from tsad.api.metrics import Metrics
 from tsad.api.routes.detect import detect
 from tsad.api.routes.forecast import forecast
+from tsad.api.routes.grafana import grafana_routes
 from tsad.api.routes.health import health_routes
 from tsad.api.routes.series import series_routes
 from tsad.api.routes.timegpt import timegpt_routes
+from tsad.api.routes.webhooks import webhook_routes
+from tsad.integrations.hub import attach
+from tsad.queue import make_refit_queue
 from tsad.service import TsadService
 from tsad.settings import Settings
+from tsad.worker import background_worker
 
 log = logging.getLogger("tsad.api")
 
@@ -59,6 +64,19 @@ async def _warm_up(service: TsadService) -> None:
         log.warning("model warm-up failed: %s", exc)
 
 
+def _own_service(settings: Settings) -> TsadService:
+    """The app's service: with Redis, refits go through the shared Redis Stream."""
+    if settings.buffer.redis_url:
+        return TsadService(settings, scheduler=make_refit_queue(settings))
+    return TsadService(settings)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -72,25 +90,32 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        svc = injected if injected is not None else TsadService(settings)
-        app.state.service = svc
-        app.state.runner = svc.runner
-        warm = asyncio.create_task(_warm_up(svc), name="tsad-warm-up")
-        log.info(
-            "tsad %s started buffer=%s runner=%s",
-            tsad.__version__,
-            type(svc.buffer).__name__,
-            settings.models.runner,
-        )
-        try:
+        async with contextlib.AsyncExitStack() as stack:
+            svc = injected
+            if svc is None:
+                svc = _own_service(settings)
+                stack.push_async_callback(svc.close)
+                queue = svc.scheduler
+                if settings.buffer.redis_url and settings.worker.embedded:
+                    # every replica also works the shared refit queue, so bands stay
+                    # fresh with no `tsad worker` running; a series is never fitted twice
+                    await stack.enter_async_context(
+                        background_worker(settings, svc.refit, queue)  # type: ignore[arg-type]
+                    )
+            app.state.service = svc
+            app.state.runner = svc.runner
+            hub = attach(app.state, svc, settings)
+            stack.push_async_callback(hub.close)
+            warm = asyncio.create_task(_warm_up(svc), name="tsad-warm-up")
+            stack.push_async_callback(_cancel, warm)
+            log.info(
+                "tsad %s started buffer=%s runner=%s",
+                tsad.__version__,
+                type(svc.buffer).__name__,
+                settings.models.runner,
+            )
             yield
-        finally:
-            warm.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await warm
-            if injected is None:
-                await svc.close()
-            log.info("tsad stopped")
+        log.info("tsad stopped")
 
     metrics = Metrics()
     routes: list[ControllerRouterHandler] = [
@@ -99,6 +124,8 @@ def create_app(
         forecast,
         detect,
         timegpt_routes,
+        *webhook_routes,
+        *grafana_routes,
         *extra_route_handlers,
     ]
     state: dict[str, Any] = {"settings": settings, "metrics": metrics}

@@ -7,8 +7,9 @@ unreachable, so an orchestrator stops sending traffic instead of collecting 503s
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
-from litestar import Response, Router, get
+from litestar import Request, Response, Router, get
 from prometheus_client import CONTENT_TYPE_LATEST
 
 import tsad
@@ -37,11 +38,17 @@ _EXPOSITION = CONTENT_TYPE_LATEST.replace("; charset=utf-8", "")
 
 
 @get("/metrics", media_type=_EXPOSITION, include_in_schema=False)
-async def metrics_route(service: TsadService, metrics: Metrics) -> Response[bytes]:
+async def metrics_route(
+    request: Request[Any, Any, Any], service: TsadService, metrics: Metrics
+) -> Response[bytes]:
     """Prometheus text exposition of this process's metrics."""
     # a down buffer must not take /metrics down with it
     with contextlib.suppress(Exception):
-        metrics.series.set(len(await service.list_series()))
+        infos = await service.list_series()
+        metrics.series.set(len(infos))
+        hub = request.app.state.get("integrations")
+        if hub is not None and hub.metrics is not None:
+            hub.metrics.observe_series(infos)
     return Response(metrics.exposition(), media_type=_EXPOSITION)
 
 
