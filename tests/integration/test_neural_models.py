@@ -164,3 +164,30 @@ def test_fit_many_reports_progress(tmp_path: Path) -> None:
         [seasonal(seed=5)], HOUR, max_steps=4, progress=lambda s, t: seen.append((s, t))
     )
     assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
+
+
+def test_first_fit_bootstraps_the_global_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no global model, the first per-series fit serves the next series unfitted."""
+    forecaster = NHITSForecaster(ModelSettings(model_dir=str(tmp_path)), max_steps=5)
+    forecaster.forecast(seasonal(seed=1), HOUR, 24, [95])
+
+    def no_fit(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the bootstrapped global model should have been used")
+
+    monkeypatch.setattr(neural, "fit_module", no_fit)
+    grown = seasonal(n=450, seed=2)
+    assert len(forecaster.forecast(grown, HOUR, 24, [95]).band) == 24
+    assert np.isfinite(forecaster.insample(grown, HOUR, [99]).band.mean[-1])
+
+
+def test_store_prunes_old_models_but_keeps_global_ones(tmp_path: Path) -> None:
+    """Saving beyond ``keep`` models deletes the oldest ones no global pointer names."""
+    forecaster = NHITSForecaster(ModelSettings(model_dir=str(tmp_path)), max_steps=2)
+    forecaster.store.keep = 2
+    keys = [forecaster.fit_many([seasonal(seed=s)], HOUR) for s in range(4)]
+    # fit_many re-points the global model each time: the last key is pinned
+    left = {p.stem for p in (tmp_path / "nhits").glob("*.safetensors")}
+    assert keys[-1] in left and keys[0] not in left and len(left) <= 2
+    assert {p.stem for p in (tmp_path / "nhits").glob("[!g]*.json")} == left

@@ -9,7 +9,9 @@ request in this order, and fits only when all miss:
 3. the *global* model for this spec and step, trained by ``fit_many`` — the
    worker's job, so the request path normally never fits;
 4. a fit on the request's own history (a few seconds with the default steps),
-   saved for reuse.
+   saved for reuse; when there is no global model yet it becomes the global
+   one (a bootstrap), so a series is fitted the first time it is seen, not on
+   every request, until ``fit_many`` trains a proper global model.
 
 Prediction runs the bare torch module (``neural_fast``), never Lightning.
 
@@ -230,7 +232,13 @@ class NeuralForecaster:
             _need(min(y.shape[0] for y in ys), need, f"{self.kind} to fit a model")
             if not fit:
                 raise NotEnoughPoints(f"no fitted {self.kind} model", needed=need, got=0)
-            return self._fit(spec, step_ms, ys, key, None)
+            found = self._fit(spec, step_ms, ys, key, None)
+            # bootstrap: with no global model yet, this fit becomes it, so the
+            # next request (a grown series, another series, an online replay)
+            # predicts instead of fitting again; fit_many replaces it
+            if self.store.global_key(spec, step_ms) is None:
+                self.store.set_global(spec, step_ms, key)
+            return found
 
     def _global(self, spec: NeuralSpec, step_ms: int) -> tuple[NeuralSpec, Any] | None:
         key = self.store.global_key(spec, step_ms)

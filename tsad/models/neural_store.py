@@ -66,10 +66,15 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 class ModelStore:
-    """Save and load fitted modules by key; track the global model per spec and step."""
+    """Save and load fitted modules by key; track the global model per spec and step.
 
-    def __init__(self, root: Path) -> None:
+    At most ``keep`` models per kind stay on disk: saving prunes the oldest ones
+    that no global pointer names (per-request fits would otherwise pile up).
+    """
+
+    def __init__(self, root: Path, keep: int = 64) -> None:
         self.root = root
+        self.keep = keep
 
     def _paths(self, kind: str, key: str) -> tuple[Path, Path]:
         base = self.root / kind
@@ -110,7 +115,28 @@ class ModelStore:
             "versions": {"torch": torch.__version__, "neuralforecast": neuralforecast.__version__},
         }
         _write_atomic(meta_path, json.dumps(meta, indent=1).encode())
+        self._prune(spec.kind)
         return weights
+
+    def _prune(self, kind: str) -> None:
+        base = self.root / kind
+        pinned = set()
+        for pointer in base.glob("global-*.json"):
+            try:
+                pinned.add(json.loads(pointer.read_text()).get("key"))
+            except (OSError, ValueError, AttributeError):
+                continue
+        models = []
+        for path in base.glob("*.safetensors"):
+            try:
+                models.append((path.stat().st_mtime, path))
+            except OSError:  # removed by another replica meanwhile
+                continue
+        models.sort()
+        for _, path in models[: max(0, len(models) - self.keep)]:
+            if path.stem not in pinned:
+                path.with_suffix(".json").unlink(missing_ok=True)
+                path.unlink(missing_ok=True)
 
     def meta(self, kind: str, key: str) -> dict[str, Any] | None:
         weights, meta_path = self._paths(kind, key)
@@ -131,7 +157,11 @@ class ModelStore:
             return None
         spec = NeuralSpec.from_dict(meta["spec"])
         module = build_module(spec)
-        module.load_state_dict(load_file(str(self._paths(kind, key)[0])))
+        try:
+            state = load_file(str(self._paths(kind, key)[0]))
+        except FileNotFoundError:  # pruned by another replica after the check
+            return None
+        module.load_state_dict(state)
         module.eval()
         return spec, module
 
