@@ -123,7 +123,7 @@ class NeuralForecaster:
         lv = check_levels(levels)
         spec, module = self._model(self.spec(step_ms), step_ms, [self._fit_part(history).y])
         L = spec.input_size
-        _need(len(history), L + 1, f"{self.kind} in-sample bands")
+        _need(len(history), L + 1, f"{self.kind} needs", "for in-sample bands")
         q = rolling_one_step(module, history.y, L)
         fitted = band_from_quantiles(history.ts[L:], _probs(module), q, lv)
         return Forecast(_join(nan_band(history.ts[:L], lv), fitted), self.name)
@@ -198,7 +198,7 @@ class NeuralForecaster:
             spec, module = found
         L = spec.input_size
         for p in parts:
-            _need(len(p), L, f"{self.kind} forecasts")
+            _need(len(p), L, f"{self.kind} needs", "to forecast")
         windows = np.stack([p.y[-L:] for p in parts]) if parts else np.empty((0, L))
         q = (
             np.concatenate(
@@ -229,7 +229,7 @@ class NeuralForecaster:
             if found is not None:
                 return found
             need = spec.input_size + spec.h
-            _need(min(y.shape[0] for y in ys), need, f"{self.kind} to fit a model")
+            _need(min(y.shape[0] for y in ys), need, f"{self.kind} needs", "to fit a model")
             if not fit:
                 raise NotEnoughPoints(f"no fitted {self.kind} model", needed=need, got=0)
             found = self._fit(spec, step_ms, ys, key, None)
@@ -300,10 +300,10 @@ def _probs(module: Any) -> FloatArray:
     return np.sort(quantile_probs(module))
 
 
-def _need(got: int, needed: int, what: str) -> None:
+def _need(got: int, needed: int, who: str, purpose: str) -> None:
     if got < needed:
         raise NotEnoughPoints(
-            f"{what} need at least {needed} points, got {got}", needed=needed, got=got
+            f"{who} at least {needed} points {purpose}, got {got}", needed=needed, got=got
         )
 
 
