@@ -41,6 +41,18 @@ class TsadError(Exception):
         self.detail = detail
         self.extra = extra
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # errors cross process boundaries (model workers): subclasses take keyword-only
+        # arguments that Exception's default pickling would not pass back
+        return (_restore, (type(self), self.detail, dict(self.__dict__)))
+
+
+def _restore(cls: type[TsadError], detail: str, state: dict[str, Any]) -> TsadError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, detail)
+    err.__dict__.update(state)
+    return err
+
 
 class ConfigError(TsadError):
     title = "Invalid configuration"

@@ -45,3 +45,26 @@ async def test_deadline_and_errors_become_tsad_errors() -> None:
             await runner.run(_boom)
     finally:
         runner.close()
+
+
+async def test_client_errors_cross_the_process_boundary_intact() -> None:
+    """A NotEnoughPoints raised in a worker process arrives as itself; the pool survives."""
+    import numpy as np
+
+    from tsad.errors import NotEnoughPoints
+    from tsad.jobs import forecast_job
+    from tsad.settings import ModelSettings
+
+    runner = ModelRunner("process", 1)
+    ts = np.arange(3, dtype=np.int64) * 60_000
+    try:
+        with pytest.raises(NotEnoughPoints) as err:
+            await runner.run(forecast_job, ModelSettings(), None, ts, np.ones(3), None, 2, [95.0])
+        assert err.value.needed == 12 and err.value.got == 3
+        ts = np.arange(30, dtype=np.int64) * 60_000
+        out = await runner.run(
+            forecast_job, ModelSettings(), None, ts, np.ones(30), None, 2, [95.0]
+        )
+        assert len(out.band) == 2
+    finally:
+        runner.close()
