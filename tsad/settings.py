@@ -50,6 +50,30 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default
     return raw
 
 
+def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
+    raw = (_str(env, name) or ("1" if default else "0")).lower()
+    if raw not in ("1", "0", "true", "false", "yes", "no"):
+        raise ConfigError(f"{name} must be true or false, got {raw!r}")
+    return raw in ("1", "true", "yes")
+
+
+RATE_UNITS = ("second", "minute", "hour", "day")
+
+
+def _rate(env: Mapping[str, str], name: str) -> tuple[int, str] | None:
+    """``100/second`` (or ``/minute``, ``/hour``, ``/day``); empty or ``0`` = no limit."""
+    raw = (_str(env, name) or "0").lower()
+    if raw in ("0", "off", "none"):
+        return None
+    count, _, unit = raw.partition("/")
+    unit = unit.strip().removesuffix("s") or "second"
+    if not count.strip().isdigit() or int(count) < 1 or unit not in RATE_UNITS:
+        raise ConfigError(
+            f"{name} must look like 100/second (units: {', '.join(RATE_UNITS)}), got {raw!r}"
+        )
+    return int(count), unit
+
+
 @dataclass(frozen=True)
 class BufferSettings:
     """Where points live and how many are kept."""
@@ -92,6 +116,12 @@ class ApiSettings:
     max_series_per_request: int = 1_000
     max_body_bytes: int = 16 * 1024 * 1024
     request_deadline_s: float = 60.0
+    # with api_keys set, writes always need a key; reads and /health /ready /metrics
+    # only when these say so (a dashboard or a scraper often cannot send one)
+    auth_reads: bool = False
+    auth_ops: bool = False
+    # per-key (else per-client-address) request budget: (count, unit); None = unlimited
+    rate_limit: tuple[int, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -228,6 +258,9 @@ class Settings:
                 max_series_per_request=_int(env, "TSAD_MAX_SERIES_PER_REQUEST", 1_000),
                 max_body_bytes=_int(env, "TSAD_MAX_BODY_BYTES", 16 * 1024 * 1024),
                 request_deadline_s=_float(env, "TSAD_REQUEST_DEADLINE_S", 60.0),
+                auth_reads=_flag(env, "TSAD_AUTH_READS"),
+                auth_ops=_flag(env, "TSAD_AUTH_OPS"),
+                rate_limit=_rate(env, "TSAD_RATE_LIMIT"),
             ),
             worker=WorkerSettings(
                 reclaim_idle_s=_float(env, "TSAD_WORKER_RECLAIM_IDLE_S", 60.0),

@@ -26,6 +26,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.types import ControllerRouterHandler
 
 import tsad
+from tsad.api.auth import api_key_guard
 from tsad.api.errors import EXCEPTION_HANDLERS
 from tsad.api.metrics import Metrics
 from tsad.api.routes.detect import detect
@@ -138,6 +139,7 @@ def create_app(
             "metrics": Provide(_metrics, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        guards=[api_key_guard],
         middleware=[metrics.middleware],
         lifespan=[lifespan],
         state=State(state),

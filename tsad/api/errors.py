@@ -23,6 +23,7 @@ from tsad.errors import TsadError
 
 log = logging.getLogger("tsad.api")
 
+WWW_AUTHENTICATE = 'Bearer realm="tsad"'
 PROBLEM_JSON = "application/problem+json"
 _TYPE_PREFIX = "urn:tsad:problem:"
 _RESERVED = frozenset({"type", "title", "status", "detail", "instance"})
@@ -65,6 +66,8 @@ def tsad_error(request: Request[Any, Any, Any], exc: TsadError) -> Response[dict
     headers = _retry_headers(exc)
     if status == 503 and headers is None:
         headers = {"Retry-After": "5"}
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": WWW_AUTHENTICATE}
     if status >= 500:
         log.warning(
             "request failed method=%s path=%s status=%d error=%s detail=%s",

@@ -156,5 +156,7 @@ grafana_routes = [
     Router(
         path="/",
         route_handlers=[panel, grafana_root, grafana_search, grafana_query, grafana_annotations],
+        # the POSTs are queries: reads for auth (a key only with TSAD_AUTH_READS=1)
+        opt={"auth": "read"},
     )
 ]

@@ -52,4 +52,7 @@ async def metrics_route(
     return Response(metrics.exposition(), media_type=_EXPOSITION)
 
 
-health_routes = Router(path="/", route_handlers=[health, ready, metrics_route], tags=["health"])
+# "ops": open to probes and scrapers unless TSAD_AUTH_OPS=1 (see tsad.api.auth)
+health_routes = Router(
+    path="/", route_handlers=[health, ready, metrics_route], tags=["health"], opt={"auth": "ops"}
+)
