@@ -119,7 +119,7 @@ async def test_webhooks_take_the_shared_secret_instead(client: AsyncTestClient[A
 
 
 async def test_timegpt_routes_use_the_same_keys(client: AsyncTestClient[Any]) -> None:
-    """The TimeGPT-compatible routes refuse a missing key (JSON with detail) and accept a listed one."""
+    """TimeGPT-compatible routes refuse a missing key (JSON with detail), accept a listed one."""
     resp = await client.get("/validate_api_key")
     assert resp.status_code == 401 and "detail" in resp.json()
     assert resp.headers["www-authenticate"].startswith("Bearer")

@@ -29,6 +29,7 @@ import tsad
 from tsad.api.auth import api_key_guard
 from tsad.api.errors import EXCEPTION_HANDLERS
 from tsad.api.metrics import Metrics
+from tsad.api.ratelimit import rate_limiting
 from tsad.api.routes.detect import detect
 from tsad.api.routes.forecast import forecast
 from tsad.api.routes.grafana import grafana_routes
@@ -88,10 +89,12 @@ def create_app(
     """Build the tsad HTTP app. ``settings`` default to ``Settings()`` (not the env)."""
     settings = settings or (service.settings if service is not None else Settings())
     injected = service
+    limiter = rate_limiting(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
+            stack.push_async_callback(limiter.close)
             svc = injected
             if svc is None:
                 svc = _own_service(settings)
@@ -140,7 +143,8 @@ def create_app(
         },
         exception_handlers=EXCEPTION_HANDLERS,
         guards=[api_key_guard],
-        middleware=[metrics.middleware],
+        middleware=[metrics.middleware, *limiter.middleware],
+        stores=limiter.stores,
         lifespan=[lifespan],
         state=State(state),
         request_max_body_size=settings.api.max_body_bytes,

@@ -103,6 +103,19 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
             kind="too-large",
             limit=limit,
         )
+    if status == 429:
+        # Litestar's limiter says when the window resets; clients read Retry-After
+        headers = dict(exc.headers or {})
+        reset = headers.get("RateLimit-Reset", "1")
+        retry = str(max(1, int(reset))) if reset.isdigit() else "1"
+        policy = headers.get("RateLimit-Policy", "")
+        return problem(
+            429,
+            "Too many requests",
+            f"rate limit exceeded (policy {policy!r}, TSAD_RATE_LIMIT); retry after {retry} s",
+            kind="rate-limited",
+            headers={**headers, "Retry-After": retry},
+        )
     if status == 404:
         detail = f"no route {request.url.path!r}; see /schema/openapi.json"
         return problem(404, "Not found", detail, kind="no-route")
