@@ -35,10 +35,13 @@ def shared_registry(settings: ModelSettings) -> ModelRegistry:
     return reg
 
 
-def _warm_up() -> bool:
-    # importing statsforecast costs ~1 s: pay it when the pool starts, not on a request
+def _warm_up(model: str | None = None) -> bool:
+    # importing statsforecast costs ~1 s (neuralforecast ~8 s): pay it when the pool
+    # starts, not on a request
     import statsforecast.models  # noqa: F401
 
+    if model in ("nhits", "patchtst"):
+        import neuralforecast.models  # noqa: F401
     return True
 
 
@@ -59,8 +62,8 @@ class ModelRunner:
                 self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="tsad-model")
         return self._executor
 
-    async def warm_up(self) -> None:
-        await self.run(_warm_up, timeout=120)
+    async def warm_up(self, model: str | None = None) -> None:
+        await self.run(_warm_up, model, timeout=120)
 
     async def run(self, fn: Callable[..., T], *args: Any, timeout: float | None = None) -> T:
         loop = asyncio.get_running_loop()

@@ -58,7 +58,7 @@ def _metrics(state: State) -> Metrics:
 
 async def _warm_up(service: TsadService) -> None:
     try:
-        await service.runner.warm_up()
+        await service.runner.warm_up(service.settings.models.default_model)
         log.info("model runner warm")
     except asyncio.CancelledError:
         raise

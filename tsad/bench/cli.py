@@ -34,11 +34,14 @@ def m4(
     model: str = typer.Option("auto", "--model"),
     out: Path = typer.Option(Path("bench-out/m4"), "--out"),
     limit: int | None = typer.Option(None, "--limit", help="first N series only"),
+    steps: int | None = typer.Option(
+        None, "--steps", help="training steps of a global neural model (nhits, patchtst)"
+    ),
 ) -> None:
     """Forecast h=48 per series; sMAPE, MASE, OWA vs Naive2, 95% coverage and MSIS."""
     from tsad.bench.m4 import run_m4
 
-    run_m4(train, test, model, out, limit=limit)
+    run_m4(train, test, model, out, limit=limit, max_steps=steps)
 
 
 @bench_app.command("load")

@@ -69,6 +69,7 @@ def run_m4(
     *,
     limit: int | None = None,
     console: Console | None = None,
+    max_steps: int | None = None,
 ) -> dict[str, Any]:
     """Forecast every series with ``model`` and Naive2; score and report."""
     from utilsforecast.losses import coverage, mase, smape
@@ -85,6 +86,19 @@ def run_m4(
     intervals: list[float] = []
     used: dict[str, int] = {}
     start = time.perf_counter()
+    fit_many = getattr(forecaster, "fit_many", None)
+    if fit_many is not None:
+        # global models learn from every training series once, then forecast each
+        histories = [
+            Series(np.arange(s.train.shape[0], dtype=np.int64) * STEP_MS, s.train) for s in series
+        ]
+        with Progress(console=console) as bar:
+            fit_task = bar.add_task(f"fit {name} on {len(series)} series", total=None)
+
+            def on_step(step: int, total: int) -> None:
+                bar.update(fit_task, completed=step, total=total)
+
+            fit_many(histories, STEP_MS, H, max_steps=max_steps, progress=on_step)
     with Progress(console=console) as bar:
         task = bar.add_task(f"M4 Hourly · {name}", total=len(series))
         for s in series:
