@@ -17,7 +17,7 @@ import numpy as np
 
 from tsad.buffer import make_buffer
 from tsad.detect.online import StoredBand, score_arrivals
-from tsad.errors import InvalidInput, NotEnoughPoints, SeriesNotFound, TooLarge
+from tsad.errors import InvalidInput, NotEnoughPoints, SeriesNotFound, TooLarge, TsadError
 from tsad.jobs import DetectOutcome, ForecastOutcome, detect_job, forecast_job, refit_job
 from tsad.models.registry import ModelRegistry
 from tsad.refit import LocalRefitScheduler
@@ -200,13 +200,15 @@ class TsadService:
             )
         except NotEnoughPoints:
             return None
-        except Exception:
+        except Exception as exc:  # raised or out of time: this series only, served by fallback
             self._fitted(time.perf_counter() - started, ok=False)
-            raise
+            return await self._fall_back(series_id, window, exc)
         self._fitted(time.perf_counter() - started, ok=True)
         # re-read: points or metadata may have changed while the model ran
         state = await self.buffer.get_state(series_id) or {}
         meta = dict(state.get("meta", {}))
+        for key in ("last_error", "failed_at"):
+            meta.pop(key, None)
         meta.update(
             model_used=report.model_used,
             degraded=report.degraded,
@@ -215,6 +217,29 @@ class TsadService:
             fitted_at=stored.fitted_at,
         )
         await self.buffer.put_state(series_id, {**state, "band": stored.to_state(), "meta": meta})
+        return stored
+
+    async def _fall_back(self, series_id: str, window: Series, exc: Exception) -> StoredBand | None:
+        """Mark the series (meta ``last_error``, ``failed_at``) and store a seasonal-naive
+        band, so it stays scored and is not refitted again until half of it is used."""
+        from tsad.detect.fallback import fallback_band
+
+        detail = exc.detail if isinstance(exc, TsadError) else f"{type(exc).__name__}: {exc}"
+        log.warning("refit of series %s failed, serving the fallback band: %s", series_id, detail)
+        state = await self.buffer.get_state(series_id) or {}
+        meta = dict(state.get("meta", {}))
+        meta.update(last_error=detail[:500], failed_at=int(time.time() * 1000))
+        models = self.settings.models
+        try:
+            stored: StoredBand | None = fallback_band(
+                window.ts, window.y, meta.get("step_ms"), models.detect_level, models.min_points
+            )
+        except TsadError:
+            stored = None
+        if stored is not None:
+            meta.update(model_used=stored.model_used, degraded=True, fitted_at=stored.fitted_at)
+            state = {**state, "band": stored.to_state()}
+        await self.buffer.put_state(series_id, {**state, "meta": meta})
         return stored
 
     def _fitted(self, seconds: float, *, ok: bool) -> None:

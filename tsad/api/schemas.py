@@ -153,6 +153,9 @@ class SeriesSummary(Wire):
     freq: str | None
     model: str | None
     model_used: str | None
+    # set while the series' last model fit failed and a fallback band serves it
+    last_error: str | None
+    failed_at: str | None
 
 
 class SeriesList(Wire):

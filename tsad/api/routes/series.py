@@ -144,6 +144,8 @@ def _summary(info: SeriesInfo) -> dict[str, Any]:
         "freq": freq,
         "model": meta.get("model"),
         "model_used": meta.get("model_used"),
+        "last_error": meta.get("last_error"),
+        "failed_at": format_ts(int(meta["failed_at"])) if meta.get("failed_at") else None,
     }
 
 
