@@ -105,7 +105,7 @@ def detect_job(
 
     def run(f: Forecaster) -> tuple[Scored, str]:
         if mode == "online":
-            return detect_online(p, f, level, fit_window=settings.fit_window)
+            return detect_online(p, f, level, fit_window=settings.fit_window, rarity=True)
         return detect_batch(p, f, level)
 
     scored, used, degraded, reason = _with_fallback(settings, model, run)

@@ -118,3 +118,16 @@ def test_hot_path_scores_against_the_stored_band_and_asks_for_refits() -> None:
     restored = StoredBand.from_state(band.to_state())
     assert restored.end == band.end == 1090
     np.testing.assert_array_equal(restored.hi, band.hi)
+
+
+def test_online_rarity_score_ranks_the_spike_first_and_stays_prefix_stable() -> None:
+    """With rarity scoring the spike outranks every point after warm-up; prefixes agree."""
+    ts, y = seasonal(24 * 8, seed=5)
+    y[160] += 12
+    f = StatsForecaster()
+    full, _ = detect_online(prepare(ts, y), f, 99.0, rarity=True)
+    part, _ = detect_online(prepare(ts[:170], y[:170]), f, 99.0, rarity=True)
+    np.testing.assert_array_equal(full.score[:170], part.score)
+    # the first seasons are a learning period (like NAB's probation): records are cheap there
+    assert 96 + int(np.argmax(full.score[96:])) == 160 and 0.5 < full.score[160] < 1.0
+    assert full.is_anomaly[160]

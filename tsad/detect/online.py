@@ -13,7 +13,7 @@ Two faces of one rule:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -124,6 +124,7 @@ def detect_online(
     horizon: int | None = None,
     fit_window: int | None = None,
     progress: ProgressFn | None = None,
+    rarity: bool = False,
 ) -> tuple[Scored, str]:
     """Replay the stream: fit on the points before grid index ``t0``, forecast the
     next ``horizon`` steps, score the points there, move ``t0`` on, repeat.
@@ -131,6 +132,11 @@ def detect_online(
     Refit positions depend only on ``t0 = min_points + k·horizon`` and each fit
     sees only raw points before ``t0`` (re-gridded from that prefix alone, so gap
     filling never looks ahead) — hence results are prefix-stable.
+
+    With ``rarity``, ``score`` is the causal record-breaking score of
+    ``tsad.detect.residual_score`` (how unusual the point is for *this* series,
+    the score the NAB bench measures) instead of the band position; ``is_anomaly``
+    stays "outside the band" either way.
     """
     step = prepared.step_ms
     n = prepared.regular.ts.shape[0]
@@ -167,6 +173,13 @@ def detect_online(
     scored = score_against_band(
         prepared.raw.ts, prepared.raw.y, mean[slots], lo[slots], hi[slots], level
     )
+    if rarity:
+        from tsad.detect.residual_score import residual_scores
+        from tsad.detect.score import z_for_level
+
+        sigma = (scored.hi - scored.lo) / (2.0 * z_for_level(level))
+        rare = residual_scores(scored.value, scored.expected, sigma, season=season_length(step))
+        scored = replace(scored, score=rare)
     model_used = max(set(models), key=models.count) if models else "none"
     return scored, model_used
 
