@@ -83,6 +83,8 @@ class BufferSettings:
     max_age_s: int | None = None
     max_series: int = 100_000
     redis_timeout_s: float = 2.0
+    # TSAD_REDIS_URL names a Redis Cluster node (also implied by a redis+cluster:// URL)
+    redis_cluster: bool = False
 
 
 @dataclass(frozen=True)
@@ -235,6 +237,7 @@ class Settings:
                 max_age_s=max_age or None,
                 max_series=_int(env, "TSAD_MAX_SERIES", 100_000),
                 redis_timeout_s=_float(env, "TSAD_REDIS_TIMEOUT_S", 2.0),
+                redis_cluster=_flag(env, "TSAD_REDIS_CLUSTER"),
             ),
             models=ModelSettings(
                 default_model=default_model,

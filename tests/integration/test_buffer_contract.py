@@ -1,4 +1,5 @@
-"""The Buffer contract: one suite, run against MemoryBuffer and RedisBuffer (real redis-server)."""
+"""The Buffer contract: one suite, run against MemoryBuffer and RedisBuffer on a real
+redis-server and on a real 3-master Redis Cluster."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests import redis_cluster as cluster_fixtures
 from tests import redis_server as fixtures
 from tsad.buffer.memory import MemoryBuffer
 from tsad.errors import TooLarge
@@ -17,6 +19,8 @@ from tsad.types import Buffer
 # the real redis-server fixtures (started here, never a server we did not start)
 redis_session = fixtures.redis_session
 redis_url = fixtures.redis_url
+redis_cluster_session = cluster_fixtures.redis_cluster_session
+redis_cluster_url = cluster_fixtures.redis_cluster_url
 
 T0 = 1_700_000_000_000
 MIN = 60_000
@@ -24,7 +28,7 @@ MIN = 60_000
 MakeBuffer = Callable[..., Awaitable[Buffer]]
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 async def make_buf(request: pytest.FixtureRequest) -> AsyncIterator[MakeBuffer]:
     """Builds buffers of the parametrised kind with the given BufferSettings fields."""
     made: list[Buffer] = []
@@ -35,7 +39,9 @@ async def make_buf(request: pytest.FixtureRequest) -> AsyncIterator[MakeBuffer]:
         else:
             from tsad.buffer.redis import RedisBuffer
 
-            url = request.getfixturevalue("redis_url")
+            # "cluster": a real 3-master Redis Cluster (redis+cluster:// URL)
+            name = "redis_url" if request.param == "redis" else "redis_cluster_url"
+            url = request.getfixturevalue(name)
             buf = RedisBuffer.from_settings(BufferSettings(redis_url=url, **fields))
         made.append(buf)
         return buf
@@ -47,7 +53,7 @@ async def make_buf(request: pytest.FixtureRequest) -> AsyncIterator[MakeBuffer]:
 
 @pytest.fixture
 async def buffer(make_buf: MakeBuffer) -> Buffer:
-    """A buffer with default settings, memory or redis."""
+    """A buffer with default settings: memory, redis or cluster."""
     return await make_buf()
 
 

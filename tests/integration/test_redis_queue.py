@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from tests import redis_cluster as cluster_fixtures
 from tests import redis_server as fixtures
 from tests.redis_server import RedisServer
 from tsad.errors import BufferUnavailable
@@ -19,20 +20,25 @@ from tsad.worker import run_worker
 redis_session = fixtures.redis_session
 redis_url = fixtures.redis_url
 own_redis = fixtures.own_redis
+redis_cluster_session = cluster_fixtures.redis_cluster_session
+redis_cluster_url = cluster_fixtures.redis_cluster_url
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 async def make_queue(
     request: pytest.FixtureRequest,
 ) -> AsyncIterator[Callable[[], RefitQueue]]:
-    """Builds queues of the parametrised kind; Redis ones share one (flushed) server."""
+    """Builds queues of the parametrised kind; Redis ones share one (flushed) server
+    or one (flushed) 3-master Redis Cluster."""
     made: list[RefitQueue] = []
     shared = MemoryRefitQueue()
 
     def make() -> RefitQueue:
         if request.param == "memory":
             return shared  # in-process: every "process" is this one object
-        url = request.getfixturevalue("redis_url")
+        url = request.getfixturevalue(
+            "redis_url" if request.param == "redis" else "redis_cluster_url"
+        )
         queue = RedisRefitQueue.from_settings(Settings(buffer=BufferSettings(redis_url=url)))
         made.append(queue)
         return queue

@@ -14,7 +14,7 @@ TOO_MANY = "TSAD_TOO_MANY_SERIES"
 # KEYS: points, index. ARGV: series id, packed sorted de-duplicated points,
 # max points, max age ms (0 = none), max series. Returns the stored duplicates.
 # Validation happens before any write so an error leaves nothing behind.
-APPEND_LUA = f"""
+_APPEND_SINGLE_HEAD = f"""
 local pts, index, blob = KEYS[1], KEYS[2], ARGV[2]
 local n = #blob / 16
 if redis.call('EXISTS', pts) == 0 then
@@ -22,7 +22,20 @@ if redis.call('EXISTS', pts) == 0 then
     return redis.error_reply('{TOO_MANY}')
   end
 end
-local first = struct.unpack('>i8', blob, 1)
+"""
+
+# Redis Cluster: a script may only touch keys of one slot, and the index lives in
+# another slot than the series. KEYS: points. ARGV as above, but ARGV[5] is 1 once
+# the caller has put the series in the index (RESERVE_LUA); a series with no points
+# and no reservation returns NEW_SERIES and writes nothing.
+_APPEND_CLUSTER_HEAD = """
+local pts, blob = KEYS[1], ARGV[2]
+local n = #blob / 16
+if ARGV[5] ~= '1' and redis.call('EXISTS', pts) == 0 then return -1 end
+"""
+NEW_SERIES = -1
+
+_APPEND_BODY = f"""local first = struct.unpack('>i8', blob, 1)
 local last = struct.unpack('>i8', blob, (n - 1) * 16 + 1)
 local dupes = 0
 local tail = redis.call('ZRANGE', pts, -1, -1, 'WITHSCORES')
@@ -55,7 +68,7 @@ for i = 0, n - 1 do
     args = {{}}
   end
 end
-redis.call('SADD', index, ARGV[1])
+{{index_add}}
 local max_age = tonumber(ARGV[4])
 if max_age > 0 then
   local newest = tonumber(redis.call('ZRANGE', pts, -1, -1, 'WITHSCORES')[2])
@@ -65,6 +78,20 @@ local card = redis.call('ZCARD', pts)
 local keep = tonumber(ARGV[3])
 if card > keep then redis.call('ZREMRANGEBYRANK', pts, 0, card - keep - 1) end
 return dupes
+"""
+APPEND_LUA = _APPEND_SINGLE_HEAD + _APPEND_BODY.replace(
+    "{index_add}", "redis.call('SADD', index, ARGV[1])"
+)
+APPEND_CLUSTER_LUA = _APPEND_CLUSTER_HEAD + _APPEND_BODY.replace("{index_add}", "")
+
+# KEYS: index. ARGV: series id, max series. Cluster mode, once per new series:
+# admit it to the index unless the buffer is full (atomic on the index's slot).
+RESERVE_LUA = f"""
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 0 end
+if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  return redis.error_reply('{TOO_MANY}')
+end
+return redis.call('SADD', KEYS[1], ARGV[1])
 """
 
 # KEYS: anomalies. ARGV: cap, then (ts, record) pairs. A record for a recorded

@@ -2,7 +2,11 @@
 
 ``schedule`` (API replicas) sets the series' pending mark ``tsad:{<sid>}:refit``
 with SET NX EX and, only if it was not set, XADDs the series to ``tsad:refit`` —
-one script, so two replicas racing for the same series queue it once. Workers
+one script, so two replicas racing for the same series queue it once. On a Redis
+Cluster the mark and the stream live on different slots, so there the two are
+separate commands: SET NX EX still lets exactly one replica win, and the winner
+XADDs (dropping its mark again if the XADD fails, so the series is not blocked).
+The stream is one key, so the consumer group works unchanged on a cluster. Workers
 XREADGROUP new entries, XCLAIM their own entries as a heartbeat while fitting,
 and XACK + XDEL + drop the mark when done. The mark lives until the ack, so a
 series queued or being fitted is not queued (nor fitted) a second time. Entries
@@ -16,10 +20,10 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import redis.asyncio as aredis
 from redis import exceptions as rexc
 
-from tsad.buffer.redis import connect, translate
+from tsad.buffer.redis import translate
+from tsad.buffer.redis_client import RedisClient, connect, is_cluster
 from tsad.settings import Settings
 
 _Entry = tuple[str, str]
@@ -47,7 +51,7 @@ class RedisRefitQueue:
 
     def __init__(
         self,
-        client: aredis.Redis,
+        client: RedisClient,
         *,
         pending_ttl_s: int = 3_600,
         timeout_s: float = 2.0,
@@ -61,6 +65,7 @@ class RedisRefitQueue:
         self.stream, self.group = stream, group
         self._max_len = max_len
         self._schedule = client.register_script(_SCHEDULE_LUA)
+        self._cluster = is_cluster(client)
         self._group_ready = False
 
     @classmethod
@@ -69,9 +74,8 @@ class RedisRefitQueue:
         if not url:
             raise ValueError("RedisRefitQueue needs TSAD_REDIS_URL")
         timeout = settings.buffer.redis_timeout_s
-        return cls(
-            connect(url, timeout), pending_ttl_s=settings.worker.pending_ttl_s, timeout_s=timeout
-        )
+        client = connect(url, timeout, cluster=settings.buffer.redis_cluster)
+        return cls(client, pending_ttl_s=settings.worker.pending_ttl_s, timeout_s=timeout)
 
     @contextlib.asynccontextmanager
     async def _guard(self, what: str) -> AsyncIterator[None]:
@@ -94,11 +98,26 @@ class RedisRefitQueue:
         self._group_ready = True
 
     async def schedule(self, series_id: str) -> bool:
+        if self._cluster:
+            return await self._schedule_cluster(series_id)
         async with self._guard("schedule refit"):
             added = await self._schedule(
                 keys=[_mark(series_id), self.stream], args=[series_id, self._ttl_s, self._max_len]
             )
         return bool(added)
+
+    async def _schedule_cluster(self, series_id: str) -> bool:
+        mark = _mark(series_id)
+        async with self._guard("schedule refit"):
+            if not await self._r.set(mark, "1", nx=True, ex=self._ttl_s):
+                return False
+            try:
+                fields: dict[Any, Any] = {"sid": series_id}
+                await self._r.xadd(self.stream, fields, maxlen=self._max_len, approximate=True)
+            except BaseException:
+                await self._r.delete(mark)
+                raise
+        return True
 
     async def claim(self, consumer: str, count: int = 1, block_ms: int = 1_000) -> list[_Entry]:
         # the blocking read must end before the socket timeout, or it reads as an outage
