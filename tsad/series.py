@@ -202,6 +202,8 @@ def parse_timestamp(raw: object, index: int | None = None) -> int:
     if isinstance(raw, int | float):
         if not math.isfinite(raw):
             raise InvalidInput(f"{where}timestamp must be finite, got {raw!r}")
+        if abs(raw) > 1e12:  # ~ year 33658: out of range, and raw * 1000 may overflow to inf
+            raise InvalidInput(f"{where}timestamp {raw!r} is out of range")
         ms = round(raw * MS_PER_S)
         if not -62_135_596_800_000 <= ms <= 253_402_300_799_000:
             raise InvalidInput(f"{where}timestamp {raw!r} is out of range")
