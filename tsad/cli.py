@@ -47,6 +47,15 @@ class Mode(StrEnum):
     online = "online"
 
 
+class Engine(StrEnum):
+    local = "local"
+    dask = "dask"
+
+
+ENGINE_HELP = "local: this process; dask: partitions of series on a Dask cluster."
+SCHEDULER_HELP = "Dask scheduler address (tcp://host:8786); unset: a 2-worker LocalCluster."
+
+
 class LogLevel(StrEnum):
     critical = "critical"
     error = "error"
@@ -156,36 +165,41 @@ def worker(
 def run_each(
     series: Sequence[SeriesData], job: Callable[[SeriesData], T], what: str
 ) -> list[tuple[SeriesData, T]]:
-    """Run ``job`` per series; with several, show a progress bar and skip series that fail.
+    """Run ``job`` per series in this process (the local engine; see ``tsad.engine``)."""
+    from tsad.engine.local import run_local
 
-    A single series' error propagates (exit 2/1). In a multi-series file a series the
-    job rejects is reported on stderr and left out; if every one fails, the first error
-    propagates.
-    """
-    if len(series) == 1:
-        return [(series[0], job(series[0]))]
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+    return run_local(series, job, what)
 
-    done: list[tuple[SeriesData, T]] = []
-    first_error: TsadError | None = None
-    columns = (
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=err, transient=False) as progress:
-        task = progress.add_task(what, total=len(series))
-        for s in series:
-            try:
-                done.append((s, job(s)))
-            except TsadError as exc:
-                first_error = first_error or exc
-                progress.console.print(f"tsad: skipped series {s.series_id}: {exc.detail}")
-            progress.advance(task)
-    if not done and first_error is not None:
-        raise first_error
-    return done
+
+def run_batch(
+    series: Sequence[SeriesData],
+    job: Callable[[SeriesData], T],
+    what: str,
+    *,
+    engine: Engine,
+    scheduler: str | None,
+) -> list[tuple[SeriesData, T]]:
+    """Run ``job`` on every series with the chosen engine (dask is imported only for dask)."""
+    from tsad.engine import run_batch as run_engine
+
+    if engine is Engine.dask:
+        import importlib.util
+
+        if importlib.util.find_spec("distributed") is None:
+            fail('--engine dask needs Dask: pip install "tsad[dask]"', 2)
+    elif scheduler:
+        fail("--scheduler is only used with --engine dask", 2)
+    return run_engine(series, job, what, engine=engine.value, scheduler=scheduler)
+
+
+def _prefit(
+    settings: Settings, model: str, series: Sequence[SeriesData], freq: str | None, h: int | None
+) -> None:
+    """Neural models on many series: fit one global model first, predict every series."""
+    if len(series) > 1:
+        from tsad.engine.neural_prefit import prefit_global
+
+        prefit_global(settings.models, model, series, freq, h)
 
 
 def _report_console(output: str | None) -> Console:
@@ -213,6 +227,8 @@ def detect(
     plot: Path | None = typer.Option(
         None, help="PNG of series, band and anomalies; many series: OUT-<id>.png each."
     ),
+    engine: Engine = typer.Option(Engine.local, help=ENGINE_HELP),
+    scheduler: str | None = typer.Option(None, help=SCHEDULER_HELP),
 ) -> None:
     """Score every point of FILE against a forecast band and flag the anomalies."""
     from tsad.series import check_levels
@@ -228,11 +244,12 @@ def detect(
             if dest is not None:
                 check_destination(dest)
         data = read_series_file(file)
+        _prefit(settings, model, data.series, freq, None)
 
         def job(s: SeriesData) -> DetectOutcome:
             return detect_job(settings.models, model, s.ts, s.y, freq, level, mode.value)
 
-        results = run_each(data.series, job, "detecting")
+        results = run_batch(data.series, job, "detecting", engine=engine, scheduler=scheduler)
         scored = [(s.series_id, o.scored) for s, o in results]
         if output:
             write_table(detect_table(scored), output)
@@ -271,6 +288,8 @@ def forecast(
     plot: Path | None = typer.Option(
         None, help="PNG of history and forecast bands; many series: OUT-<id>.png each."
     ),
+    engine: Engine = typer.Option(Engine.local, help=ENGINE_HELP),
+    scheduler: str | None = typer.Option(None, help=SCHEDULER_HELP),
 ) -> None:
     """Forecast H steps past the end of each series in FILE, with intervals."""
     from tsad.errors import InvalidInput
@@ -291,11 +310,12 @@ def forecast(
             if dest is not None:
                 check_destination(dest)
         data = read_series_file(file)
+        _prefit(settings, model, data.series, freq, h)
 
         def job(s: SeriesData) -> ForecastOutcome:
             return forecast_job(settings.models, model, s.ts, s.y, freq, h, lv)
 
-        results = run_each(data.series, job, "forecasting")
+        results = run_batch(data.series, job, "forecasting", engine=engine, scheduler=scheduler)
         bands = [(s.series_id, o.band) for s, o in results]
         if output:
             write_table(forecast_table(bands, lv), output)
