@@ -269,9 +269,11 @@ def format_ts(ms: int | np.integer[Any]) -> str:
     """Epoch ms → RFC 3339 UTC string (seconds, or milliseconds when not whole)."""
     ms = int(ms)
     dt = datetime.fromtimestamp(ms / MS_PER_S, tz=UTC)
+    # the year padded by hand: strftime's %Y writes year 999 as '999', not RFC 3339
+    stamp = f"{dt.year:04d}" + dt.strftime("-%m-%dT%H:%M:%S")
     if ms % MS_PER_S:
-        return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % MS_PER_S:03d}Z"
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return stamp + f".{ms % MS_PER_S:03d}Z"
+    return stamp + "Z"
 
 
 # --------------------------------------------------------------------------- cleaning
