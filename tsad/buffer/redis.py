@@ -42,7 +42,7 @@ import msgspec
 import numpy as np
 from redis import exceptions as rexc
 
-from tsad.buffer.redis_client import RedisClient, connect, is_cluster
+from tsad.buffer.redis_client import ColdStartGate, RedisClient, connect, is_cluster
 from tsad.buffer.redis_scripts import (
     ANOMALIES_LUA,
     APPEND_CLUSTER_LUA,
@@ -108,6 +108,7 @@ class RedisBuffer:
         self._r = client
         self._index = "tsad:series"
         self.cluster = is_cluster(client)
+        self._gate = ColdStartGate(client)
         self._append = client.register_script(APPEND_CLUSTER_LUA if self.cluster else APPEND_LUA)
         self._reserve = client.register_script(RESERVE_LUA)
         self._add_anomalies = client.register_script(ANOMALIES_LUA)
@@ -126,6 +127,7 @@ class RedisBuffer:
     async def _guard(self, what: str) -> AsyncIterator[None]:
         """Turn redis/socket failures into tsad errors; nothing redis-specific leaks."""
         try:
+            await self._gate.wait()
             yield
         except (rexc.RedisError, OSError) as exc:
             if isinstance(exc, rexc.ResponseError) and TOO_MANY in str(exc):

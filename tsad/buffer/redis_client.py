@@ -9,6 +9,7 @@ redirections. Both clients fail fast when Redis is down and heal by themselves.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, TypeAlias
 
 import redis.asyncio as aredis
@@ -19,6 +20,7 @@ from redis.backoff import ExponentialBackoff
 RedisClient: TypeAlias = aredis.Redis | RedisCluster
 """What buffers and queues hold: commands they use exist on both clients."""
 
+CLUSTER_MAX_CONNECTIONS = 10_000  # per node and client
 _CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 
 
@@ -48,6 +50,32 @@ def connect(url: str, timeout_s: float = 2.0, *, cluster: bool = False) -> Redis
     }
     node = cluster_url(url, cluster)
     if node is not None:
-        # a cluster client opens its connections lazily too, on first command
-        return RedisCluster.from_url(node, **options)
+        # redis-py's cluster client raises MaxConnectionsError (it does not wait) past
+        # max_connections per node, default 100; the single client's pool is unbounded
+        return RedisCluster.from_url(node, max_connections=CLUSTER_MAX_CONNECTIONS, **options)
     return aredis.Redis.from_url(url, health_check_interval=30, **options)
+
+
+class ColdStartGate:
+    """Lets a cluster client's first command run alone; open for good afterwards.
+
+    redis-py 8.1's RedisCluster loses connections when many coroutines hit a cold
+    client at once (measured: 64 concurrent first appends failed with "Connection
+    closed by server"; after one PING, 200 concurrent appends pass, every time).
+    A single-Redis client never waits here.
+    """
+
+    def __init__(self, client: RedisClient) -> None:
+        self._client = client
+        self._open = not is_cluster(client)
+        self._lock: asyncio.Lock | None = None
+
+    async def wait(self) -> None:
+        if self._open:
+            return
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if not self._open:
+                await self._client.ping()
+                self._open = True

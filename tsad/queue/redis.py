@@ -23,7 +23,7 @@ from typing import Any
 from redis import exceptions as rexc
 
 from tsad.buffer.redis import translate
-from tsad.buffer.redis_client import RedisClient, connect, is_cluster
+from tsad.buffer.redis_client import ColdStartGate, RedisClient, connect, is_cluster
 from tsad.settings import Settings
 
 _Entry = tuple[str, str]
@@ -66,6 +66,7 @@ class RedisRefitQueue:
         self._max_len = max_len
         self._schedule = client.register_script(_SCHEDULE_LUA)
         self._cluster = is_cluster(client)
+        self._gate = ColdStartGate(client)
         self._group_ready = False
 
     @classmethod
@@ -80,6 +81,7 @@ class RedisRefitQueue:
     @contextlib.asynccontextmanager
     async def _guard(self, what: str) -> AsyncIterator[None]:
         try:
+            await self._gate.wait()
             yield
         except (rexc.RedisError, OSError) as exc:
             if isinstance(exc, rexc.ConnectionError):
