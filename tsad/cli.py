@@ -115,6 +115,15 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to bind."),
     port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
     log_level: LogLevel = typer.Option(LogLevel.info, help="uvicorn log level."),
+    timeout_keep_alive: int = typer.Option(
+        5, min=1, help="Seconds an idle keep-alive connection is kept open."
+    ),
+    timeout_graceful_shutdown: int = typer.Option(
+        30, min=1, help="On SIGTERM, seconds in-flight requests get to finish."
+    ),
+    limit_concurrency: int | None = typer.Option(
+        None, min=1, help="Answer 503 beyond this many open connections (slow clients)."
+    ),
 ) -> None:
     """Run the HTTP API (uvicorn); TSAD_REDIS_URL set → Redis buffer, else in-process."""
     settings = load_settings()
@@ -128,7 +137,15 @@ def serve(
     print(f"tsad {__version__} on http://{shown}:{port} · buffer: {describe_buffer(settings)}")
     print(f"API docs: http://{shown}:{port}/schema · Ctrl-C or SIGTERM stops", flush=True)
     # uvicorn owns SIGINT/SIGTERM: it stops accepting, finishes in-flight requests, runs shutdown
-    uvicorn.run(application, host=host, port=port, log_level=log_level.value)
+    uvicorn.run(
+        application,
+        host=host,
+        port=port,
+        log_level=log_level.value,
+        timeout_keep_alive=timeout_keep_alive,
+        timeout_graceful_shutdown=timeout_graceful_shutdown,
+        limit_concurrency=limit_concurrency,
+    )
 
 
 @app.command()
