@@ -160,3 +160,29 @@ def test_import_tsad_and_cli_help_do_not_import_dask() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.slow  # torch imported in both worker processes
+def test_neural_model_is_fitted_once_and_applied_in_every_partition(
+    client: object, tmp_path: Path
+) -> None:
+    """nhits: one saved global model; Dask partitions only predict, matching the local run."""
+    pytest.importorskip("neuralforecast")
+    from tsad.engine.neural_prefit import prefit_global
+
+    settings = ModelSettings(model_dir=str(tmp_path), neural_max_steps=5)
+    rng = np.random.default_rng(5)
+    k = np.arange(240)
+    ts = T0 + k.astype(np.int64) * HOUR
+    series = [SeriesData(f"n{i}", ts, np.sin(k / 4 + i) + rng.normal(size=240)) for i in range(8)]
+
+    def job(s: SeriesData) -> DetectOutcome:
+        return detect_job(settings, "nhits", s.ts, s.y, None, 99.0, "batch")
+
+    assert len(prefit_global(settings, "nhits", series, None, None)) == 1
+    local = run_local(series, job, "detecting")
+    remote = run_dask(series, job, "detecting", client=client, per_partition=2)
+    assert len(list((tmp_path / "nhits").glob("*.safetensors"))) == 1
+    for (_, a), (_, b) in zip(local, remote, strict=True):
+        assert a.report.model_used == b.report.model_used == "nhits"
+        np.testing.assert_allclose(a.scored.expected, b.scored.expected, rtol=1e-5, equal_nan=True)
