@@ -124,6 +124,8 @@ class ApiSettings:
     auth_ops: bool = False
     # per-key (else per-client-address) request budget: (count, unit); None = unlimited
     rate_limit: tuple[int, str] | None = None
+    # each level is another pair of band columns to compute and send
+    max_levels: int = 10
 
 
 @dataclass(frozen=True)
@@ -264,6 +266,7 @@ class Settings:
                 auth_reads=_flag(env, "TSAD_AUTH_READS"),
                 auth_ops=_flag(env, "TSAD_AUTH_OPS"),
                 rate_limit=_rate(env, "TSAD_RATE_LIMIT"),
+                max_levels=_int(env, "TSAD_MAX_LEVELS", 10),
             ),
             worker=WorkerSettings(
                 reclaim_idle_s=_float(env, "TSAD_WORKER_RECLAIM_IDLE_S", 60.0),
