@@ -59,8 +59,11 @@ class LocalRefitScheduler:
 
     async def stop(self) -> None:
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
+            # cancel until it takes: a cancellation can be swallowed by library code
+            # (3.11's wait_for) when it lands just as an awaited job completes
+            while not task.done():
+                task.cancel()
+                await asyncio.wait({task}, timeout=0.5)
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []

@@ -69,7 +69,10 @@ class ModelRunner:
         loop = asyncio.get_running_loop()
         fut = loop.run_in_executor(self._pool(), functools.partial(fn, *args))
         try:
-            return await asyncio.wait_for(fut, timeout)
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for loses a cancellation
+            # that arrives as the job finishes, and the cancelled task runs on
+            async with asyncio.timeout(timeout):
+                return await fut
         except BrokenProcessPool:
             # a worker died (killed, out of memory): start a fresh pool next time
             self.close()

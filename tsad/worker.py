@@ -78,7 +78,8 @@ async def run_worker(
                 # the entry in hand stays pending: reclaimed (by us or another) once Redis is back
                 log.warning("queue unavailable, retrying in %.1fs: %s", backoff, exc.detail)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop_event.wait(), backoff)
+                    async with asyncio.timeout(backoff):
+                        await stop_event.wait()
                 backoff = min(backoff * 2, 5.0)
     finally:
         for close in closers:

@@ -157,7 +157,8 @@ class AlertmanagerNotifier:
     async def drain(self, timeout_s: float = 5.0) -> bool:
         """Wait until everything queued has been delivered or given up on."""
         try:
-            await asyncio.wait_for(self._queue.join(), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                await self._queue.join()
         except TimeoutError:
             return False
         return True

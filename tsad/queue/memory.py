@@ -38,7 +38,8 @@ class MemoryRefitQueue:
         if not self._ready and block_ms > 0:
             self._wakeup.clear()
             try:
-                await asyncio.wait_for(self._wakeup.wait(), block_ms / 1000)
+                async with asyncio.timeout(block_ms / 1000):
+                    await self._wakeup.wait()
             except TimeoutError:
                 return []
         out: list[_Entry] = []
