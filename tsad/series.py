@@ -327,8 +327,15 @@ def freq_alias(step_ms: int) -> str:
 
 _FREQ_RE = re.compile(r"\s*(\d+)?\s*([A-Za-z]+)\s*")
 _FREQ_UNIT_MS = {
-    "ms": 1, "l": 1, "s": 1_000, "sec": 1_000, "min": 60_000, "t": 60_000,
-    "h": 3_600_000, "d": _DAY_MS, "w": 7 * _DAY_MS,
+    "ms": 1,
+    "l": 1,
+    "s": 1_000,
+    "sec": 1_000,
+    "min": 60_000,
+    "t": 60_000,
+    "h": 3_600_000,
+    "d": _DAY_MS,
+    "w": 7 * _DAY_MS,
 }
 
 
