@@ -113,3 +113,27 @@ def test_the_cluster_is_named_by_the_url_scheme_or_the_setting() -> None:
     env = {"TSAD_REDIS_URL": "redis://10.0.0.5:7000", "TSAD_REDIS_CLUSTER": "1"}
     assert Settings.from_env(env).buffer.redis_cluster is True
     assert Settings.from_env({"TSAD_REDIS_URL": "redis://h"}).buffer.redis_cluster is False
+
+
+async def test_rate_limit_store_works_on_a_cluster(redis_cluster_url: str) -> None:
+    """TSAD_RATE_LIMIT with a redis+cluster:// URL starts and shares one budget per key."""
+    from litestar.testing import AsyncTestClient
+
+    from tsad.api.app import create_app
+    from tsad.settings import ApiSettings, BufferSettings, ModelSettings, Settings
+
+    settings = Settings(
+        models=ModelSettings(runner="thread"),
+        api=ApiSettings(api_keys=("cluster-key",), rate_limit=(3, "minute")),
+        buffer=BufferSettings(redis_url=redis_cluster_url, redis_cluster=True),
+    )
+    headers = {"Authorization": "Bearer cluster-key"}
+    async with (
+        AsyncTestClient(create_app(settings)) as one,
+        AsyncTestClient(create_app(settings)) as two,
+    ):
+        codes = [
+            (await (one if i % 2 else two).get("/v1/series", headers=headers)).status_code
+            for i in range(5)
+        ]
+    assert codes == [200, 200, 200, 429, 429]

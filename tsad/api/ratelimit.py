@@ -108,14 +108,17 @@ def rate_limiting(settings: Settings) -> RateLimiting:
     redis_client = None
     store: Store
     if settings.buffer.redis_url:
-        import redis.asyncio as aioredis
         from litestar.stores.redis import RedisStore
 
-        timeout = settings.buffer.redis_timeout_s
-        redis_client = aioredis.Redis.from_url(
-            settings.buffer.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout
+        from tsad.buffer.redis_client import connect
+
+        # the buffer's own connection rules: a redis+cluster:// URL gets a cluster client
+        redis_client = connect(
+            settings.buffer.redis_url,
+            settings.buffer.redis_timeout_s,
+            cluster=settings.buffer.redis_cluster,
         )
-        store = RedisStore(redis_client, namespace="tsad:ratelimit")
+        store = RedisStore(redis_client, namespace="tsad:ratelimit")  # type: ignore[arg-type]
     else:
         store = MemoryStore()
     return RateLimiting([config.middleware], {STORE_NAME: store}, redis_client)

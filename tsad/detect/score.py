@@ -54,7 +54,7 @@ def score_against_band(
     half = np.where(upper, hi - mean, mean - lo)
     sigma = np.maximum(half, 0.0) / zl
     dist = np.abs(y - mean)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         z = np.where(sigma > 0, dist / sigma, np.where(dist > 0, np.inf, 0.0))
         width = hi - lo
         over = np.maximum(y - hi, 0.0) + np.maximum(lo - y, 0.0)
