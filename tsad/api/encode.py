@@ -13,6 +13,7 @@ import numpy as np
 
 from tsad.api.schemas import BandPoint, ScoredPoint, StoredBandOut, StoredPoint
 from tsad.detect.online import StoredBand
+from tsad.jobs import Report
 from tsad.series import Band, FloatArray, IntArray, Scored, Series, format_ts, freq_alias
 
 _DIRECTION: dict[int, Literal["up", "down"] | None] = {1: "up", -1: "down", 0: None}
@@ -34,6 +35,19 @@ def _nullable(a: FloatArray) -> list[float | None]:
         for i in np.flatnonzero(np.isnan(a)).tolist():
             values[i] = None
     return values
+
+
+def report_fields(report: Report) -> dict[str, Any]:
+    """What a model-path answer says about the run: the model and the cleaning done."""
+    return {
+        "model_used": report.model_used,
+        "degraded": report.degraded,
+        "freq": report.freq,
+        "filled": report.filled,
+        "duplicates": report.duplicates,
+        "unsorted": report.unsorted,
+        "reason": report.reason,
+    }
 
 
 def scored_points(scored: Scored) -> list[ScoredPoint]:

@@ -29,13 +29,7 @@ async def detect(request: Request[Any, Any, Any], service: TsadService) -> Detec
     )
     report, scored = outcome.report, outcome.scored
     return DetectResponse(
-        model_used=report.model_used,
-        degraded=report.degraded,
-        freq=report.freq,
-        filled=report.filled,
-        duplicates=report.duplicates,
-        unsorted=report.unsorted,
-        reason=report.reason,
+        **encode.report_fields(report),
         level=float(level),
         mode=body.mode,
         anomalies=int(np.count_nonzero(scored.is_anomaly)),

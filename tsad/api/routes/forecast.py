@@ -35,13 +35,7 @@ async def forecast(request: Request[Any, Any, Any], service: TsadService) -> For
     )
     report = outcome.report
     return ForecastResponse(
-        model_used=report.model_used,
-        degraded=report.degraded,
-        freq=report.freq,
-        filled=report.filled,
-        duplicates=report.duplicates,
-        unsorted=report.unsorted,
-        reason=report.reason,
+        **encode.report_fields(report),
         h=body.h,
         levels=outcome.band.levels,
         forecast=encode.forecast_rows(outcome.band),
