@@ -68,12 +68,7 @@ class ForecastRequest(msgspec.Struct, kw_only=True):
     level: list[float] | None = None
 
 
-class CrossValidationRequest(msgspec.Struct, kw_only=True):
-    series: SeriesPayload
-    h: int
-    freq: str = "h"
-    model: str = "auto"
-    level: list[float] | None = None
+class CrossValidationRequest(ForecastRequest, kw_only=True):
     n_windows: int = 1
     step_size: int | None = None
     full_history: bool = False
