@@ -18,6 +18,16 @@ import numpy as np
 from tsad.buffer import make_buffer
 from tsad.detect.online import StoredBand, score_arrivals
 from tsad.errors import InvalidInput, NotEnoughPoints, SeriesNotFound, TooLarge, TsadError
+from tsad.global_fit import (
+    NEURAL_KINDS,
+    GlobalFitResult,
+    entry_id,
+    global_fit_due,
+    global_fit_job,
+    parse_entry,
+    pick_series,
+    regular,
+)
 from tsad.jobs import DetectOutcome, ForecastOutcome, detect_job, forecast_job, refit_job
 from tsad.models.registry import ModelRegistry
 from tsad.refit import LocalRefitScheduler
@@ -27,6 +37,10 @@ from tsad.settings import Settings
 from tsad.types import Buffer, RefitScheduler, SeriesInfo
 
 log = logging.getLogger("tsad.service")
+
+#: after a global fit failed (or found no series long enough), wait this long
+#: before a refit may queue another one
+GLOBAL_RETRY_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -88,6 +102,10 @@ class TsadService:
         self.registry: ModelRegistry = shared_registry(settings.models)
         self.runner = runner or ModelRunner(settings.models.runner, settings.models.model_workers)
         self.scheduler: RefitScheduler = scheduler or LocalRefitScheduler(self.refit)
+        # global neural fits (minutes) get a model process of their own, so the
+        # refits and forecasts that requests wait on are not queued behind them
+        self.global_runner = ModelRunner(settings.models.runner, 1)
+        self._global_failed: dict[tuple[str, int], float] = {}
         self._band_cache: dict[str, StoredBand] = {}
         # observers of the hot and cold paths (outbound alerts, metrics)
         self.ingest_listeners: list[Callable[[IngestResult], Awaitable[None]]] = []
@@ -100,6 +118,7 @@ class TsadService:
         if stop is not None:
             await stop()
         self.runner.close()
+        self.global_runner.close()
         await self.buffer.close()
 
     async def ready(self) -> bool:
@@ -178,7 +197,13 @@ class TsadService:
     # ----------------------------------------------------------------- cold path
 
     async def refit(self, series_id: str) -> StoredBand | None:
-        """Fit on the stored window and store the band the hot path scores against."""
+        """Fit on the stored window and store the band the hot path scores against.
+
+        A global entry (``tsad.global_fit``) on the same queue retrains a global model."""
+        parsed = parse_entry(series_id)
+        if parsed is not None:
+            await self.fit_global(*parsed)
+            return None
         models = self.settings.models
         window = await self.buffer.window(series_id, limit=models.fit_window)
         if len(window) < models.min_points:
@@ -217,7 +242,63 @@ class TsadService:
             fitted_at=stored.fitted_at,
         )
         await self.buffer.put_state(series_id, {**state, "band": stored.to_state(), "meta": meta})
+        if report.model_used in NEURAL_KINDS and not report.degraded:
+            await self._queue_global_fit(report.model_used, stored.step_ms)
         return stored
+
+    async def _queue_global_fit(self, kind: str, step_ms: int) -> None:
+        failed = self._global_failed.get((kind, step_ms))
+        if failed is not None and time.monotonic() - failed < GLOBAL_RETRY_S:
+            return
+        if global_fit_due(self.settings.models, self.registry.get(kind), step_ms):
+            await self.scheduler.schedule(entry_id(kind, step_ms))
+
+    async def fit_global(self, kind: str, step_ms: int) -> GlobalFitResult | None:
+        """Retrain the global ``kind`` model at ``step_ms`` on the stored series fitted
+        with it, unless a fresh one exists; then queue refits of those series."""
+        models = self.settings.models
+        if not global_fit_due(models, self.registry.get(kind), step_ms):
+            return None
+        infos = await self.buffer.list_series()
+        ids = pick_series(
+            infos, kind, step_ms, self.registry.resolve, models.neural_global_max_series
+        )
+        histories = []
+        for sid in ids:
+            window = await self.buffer.window(sid, limit=models.fit_window)
+            if len(window) >= models.min_points:
+                histories.append(regular(window, step_ms))
+        if not histories:
+            return None
+        try:
+            result = await self.global_runner.run(
+                global_fit_job,
+                models,
+                kind,
+                step_ms,
+                histories,
+                timeout=models.neural_global_deadline_s,
+            )
+        except NotEnoughPoints as exc:  # no series long enough yet: the bootstrap stays
+            log.info("global %s fit at step %d ms skipped: %s", kind, step_ms, exc.detail)
+            self._global_failed[(kind, step_ms)] = time.monotonic()
+            return None
+        except TsadError:
+            self._global_failed[(kind, step_ms)] = time.monotonic()
+            raise
+        self._global_failed.pop((kind, step_ms), None)
+        log.info(
+            "global %s model at step %d ms retrained on %d series (%d points, %d steps) in %.1f s",
+            kind,
+            step_ms,
+            result.series,
+            result.points,
+            result.max_steps,
+            result.seconds,
+        )
+        for sid in ids:
+            await self.scheduler.schedule(sid)
+        return result
 
     async def _fall_back(self, series_id: str, window: Series, exc: Exception) -> StoredBand | None:
         """Mark the series (meta ``last_error``, ``failed_at``) and store a seasonal-naive

@@ -114,6 +114,11 @@ def test_bare_module_matches_neuralforecast_predict(kind: str) -> None:
     ref_q = np.sort(ref[cols].to_numpy().reshape(3, spec.h, len(cols)), axis=-1)
     ours = predict_windows(fitted.module, np.stack([y[-spec.input_size :] for y in ys]))
     np.testing.assert_allclose(ours, ref_q, rtol=1e-4, atol=1e-4)
+    # one window at a time goes through the traced graph: the same numbers
+    for i, y in enumerate(ys):
+        one = predict_windows(fitted.module, y[None, -spec.input_size :])
+        np.testing.assert_allclose(one[0], ref_q[i], rtol=1e-4, atol=1e-4)
+    assert fitted.module.__dict__.get("_tsad_graph") is not None, "the trace was not used"
 
 
 def test_fit_many_serves_new_series_without_fitting(

@@ -36,6 +36,7 @@ falls back to ``stats`` with ``degraded: true``.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
@@ -161,7 +162,7 @@ class NeuralForecaster:
             key = model_key(spec, step_ms, data_digest(ys, step_ms))
             if self._load(spec.kind, key) is None:
                 self._fit(spec, step_ms, ys, key, progress)
-            self.store.set_global(spec, step_ms, key)
+            self.store.set_global(spec, step_ms, key, series=len(ys))
             return key
 
     def forecast_many(
@@ -214,6 +215,16 @@ class NeuralForecaster:
         band = band_from_quantiles(ts, _probs(module), flat, lv)
         return [Forecast(band.slice(i * h, (i + 1) * h), self.name) for i in range(len(parts))]
 
+    def global_fit_due(self, step_ms: int, h: int | None, every_s: float) -> bool:
+        """Whether the global model for this step and horizon should be retrained on
+        every stored series: there is none, it is a one-series bootstrap, or it is
+        older than ``every_s`` seconds. Reads one small file; never imports torch."""
+        pointer = self.store.global_pointer(self.spec(step_ms, h), step_ms)
+        if pointer is None or pointer.get("bootstrap"):
+            return True
+        at = pointer.get("at")
+        return not isinstance(at, int | float) or time.time() - float(at) >= every_s
+
     # ------------------------------------------------------------ models
 
     def _fit_part(self, history: Series) -> Series:
@@ -237,7 +248,7 @@ class NeuralForecaster:
             # next request (a grown series, another series, an online replay)
             # predicts instead of fitting again; fit_many replaces it
             if self.store.global_key(spec, step_ms) is None:
-                self.store.set_global(spec, step_ms, key)
+                self.store.set_global(spec, step_ms, key, series=len(ys), bootstrap=True)
             return found
 
     def _global(self, spec: NeuralSpec, step_ms: int) -> tuple[NeuralSpec, Any] | None:

@@ -17,14 +17,18 @@ z. Quantiles are sorted per point first, so bands never cross: lo ≤ mean ≤ h
 
 from __future__ import annotations
 
+import threading
+import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
 from scipy.special import ndtri
 
 from tsad.series import Band, FloatArray, IntArray
+
+_traced_lock = threading.Lock()
 
 #: windows per forward pass in rolling predictions (bounds memory on long series)
 CHUNK = 2048
@@ -36,28 +40,91 @@ def quantile_probs(module: Any) -> FloatArray:
 
 
 def predict_windows(module: Any, windows: npt.NDArray[Any]) -> FloatArray:
-    """Windows ``[B, input_size]`` → sorted quantiles ``[B, h, Q]`` (probabilities ascending)."""
+    """Windows ``[B, input_size]`` → sorted quantiles ``[B, h, Q]`` (probabilities ascending).
+
+    A single window (the hot path: one series, one request) runs through a traced
+    and frozen TorchScript graph of the whole step; larger batches run eagerly.
+    """
     import torch
 
-    scaler = module.scaler
-    x = torch.from_numpy(np.ascontiguousarray(windows, np.float32))[:, :, None, None]
-    mask = torch.ones_like(x)
+    x = torch.from_numpy(np.ascontiguousarray(windows, np.float32))
+    graph = _single_window_graph(module, x) if x.shape[0] == 1 else None
     with torch.inference_mode():
-        shift, scale = scaler.compute_statistics(x=x, mask=mask, dim=1, eps=scaler.eps)
-        z = scaler.scaler(x, shift, scale)
-        batch = {
-            "insample_y": z[:, :, 0],
-            "insample_mask": mask[:, :, 0],
-            "futr_exog": None,
-            "hist_exog": None,
-            "stat_exog": None,
-        }
-        out = module.loss.domain_map(module(batch))  # [B, h, 1, Q]
-        # statistics are [B, 1, 1, 1]: they broadcast over horizon and quantiles
-        out = scaler.inverse_scaler(out, shift, scale)
-        q = out[:, :, 0, :].numpy().astype(np.float64)
-    order = np.argsort(quantile_probs(module))
+        out = graph(x) if graph is not None else _step_module(module)(x)
+    q = out.numpy().astype(np.float64)
+    order = _order(module)
     return np.sort(q[:, :, order], axis=-1)
+
+
+def _order(module: Any) -> npt.NDArray[np.intp]:
+    order = getattr(module, "_tsad_order", None)
+    if order is None:
+        order = np.argsort(quantile_probs(module))
+        module.__dict__["_tsad_order"] = order
+    return cast(npt.NDArray[np.intp], order)
+
+
+def _step_module(module: Any) -> Any:
+    """The predict step as one torch module ``[B, L] → [B, h, Q]``: robust-scale the
+    window, run the network, map the quantile head, un-scale."""
+    cached = getattr(module, "_tsad_step", None)
+    if cached is not None:
+        return cached
+    import torch
+
+    class Step(torch.nn.Module):
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x: Any) -> Any:
+            scaler = self.inner.scaler
+            x = x[:, :, None, None]
+            mask = torch.ones_like(x)
+            shift, scale = scaler.compute_statistics(x=x, mask=mask, dim=1, eps=scaler.eps)
+            batch = {
+                "insample_y": scaler.scaler(x, shift, scale)[:, :, 0],
+                "insample_mask": mask[:, :, 0],
+                "futr_exog": None,
+                "hist_exog": None,
+                "stat_exog": None,
+            }
+            out = self.inner.loss.domain_map(self.inner(batch))  # [B, h, 1, Q]
+            # statistics are [B, 1, 1, 1]: they broadcast over horizon and quantiles
+            return scaler.inverse_scaler(out, shift, scale)[:, :, 0, :]
+
+    step = Step(module).eval()
+    # not an attribute assignment torch would register as a submodule (a cycle)
+    module.__dict__["_tsad_step"] = step
+    return step
+
+
+def _single_window_graph(module: Any, example: Any) -> Any:
+    """A TorchScript trace of the step for batches of one, built on first use and kept
+    on the module; None when the trace does not reproduce the eager output (then the
+    eager path serves). Tracing drops the per-layer Python dispatch: for the default
+    NHITS a one-window predict goes from ~0.7 ms to ~0.3 ms (benchmarks/README.md)."""
+    import torch
+
+    graph = getattr(module, "_tsad_graph", False)
+    if graph is not False:
+        return graph
+    with _traced_lock:
+        graph = getattr(module, "_tsad_graph", False)
+        if graph is not False:
+            return graph
+        step = _step_module(module)
+        try:
+            with torch.inference_mode(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                graph = torch.jit.freeze(
+                    torch.jit.trace(step, example, check_trace=False)  # type: ignore[no-untyped-call]
+                )
+                ok = torch.equal(graph(example), step(example))
+        except Exception:  # an architecture the tracer cannot follow: eager it is
+            graph, ok = None, False
+        module.__dict__["_tsad_graph"] = graph if ok else None
+        return module.__dict__["_tsad_graph"]
 
 
 def rolling_one_step(module: Any, y: FloatArray, input_size: int) -> FloatArray:
@@ -80,19 +147,18 @@ def band_from_quantiles(
     """Quantiles ``[n, Q]`` at ascending ``probs`` → a Band with ``mean`` (median) and
     ``lo``/``hi`` for each level."""
     zgrid = ndtri(np.sort(probs))
-    mean = _at(q, zgrid, 0.0)
+    mean = _interp(q, zgrid, 0.0)
     lo: dict[float, FloatArray] = {}
     hi: dict[float, FloatArray] = {}
     for level in levels:
         z = float(ndtri(0.5 + level / 200.0))
-        lo[level] = np.minimum(_at(q, zgrid, -z), mean)
-        hi[level] = np.maximum(_at(q, zgrid, z), mean)
+        lo[level] = np.minimum(_at(q, zgrid, -z, mean), mean)
+        hi[level] = np.maximum(_at(q, zgrid, z, mean), mean)
     return Band(ts, mean, lo, hi)
 
 
-def _at(q: FloatArray, zgrid: FloatArray, z: float) -> FloatArray:
+def _at(q: FloatArray, zgrid: FloatArray, z: float, median: FloatArray) -> FloatArray:
     """Each row's quantile at normal score ``z`` (interpolated / extrapolated)."""
-    median = _interp(q, zgrid, 0.0)
     if z < zgrid[0]:
         return np.asarray(median + (q[:, 0] - median) * (z / zgrid[0]), np.float64)
     if z > zgrid[-1]:
@@ -101,8 +167,8 @@ def _at(q: FloatArray, zgrid: FloatArray, z: float) -> FloatArray:
 
 
 def _interp(q: FloatArray, zgrid: FloatArray, z: float) -> FloatArray:
-    j = int(np.clip(np.searchsorted(zgrid, z), 1, zgrid.shape[0] - 1))
-    w = (z - zgrid[j - 1]) / (zgrid[j] - zgrid[j - 1])
+    j = min(max(int(np.searchsorted(zgrid, z)), 1), zgrid.shape[0] - 1)
+    w = float((z - zgrid[j - 1]) / (zgrid[j] - zgrid[j - 1]))
     return np.asarray(q[:, j - 1] * (1.0 - w) + q[:, j] * w, np.float64)
 
 

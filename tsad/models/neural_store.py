@@ -5,7 +5,8 @@ Layout under the model directory (``ModelSettings.model_dir``, default
 
     <kind>/<key>.safetensors     weights (state_dict, float32)
     <kind>/<key>.json            spec (hyperparameters) + training metadata
-    <kind>/global-<spec>-<step>.json   {"key": ...}: the current global model
+    <kind>/global-<spec>-<step>.json   the current global model: {"key", "at",
+                                       "series", "bootstrap"}
 
 A model's ``key`` hashes its spec, the sampling step and the exact training
 data, so the same history fitted twice (a retried batch detect, a restarted
@@ -165,13 +166,24 @@ class ModelStore:
         module.eval()
         return spec, module
 
-    def set_global(self, spec: NeuralSpec, step_ms: int, key: str) -> None:
-        _write_atomic(self._global_path(spec, step_ms), json.dumps({"key": key}).encode())
+    def set_global(
+        self, spec: NeuralSpec, step_ms: int, key: str, *, series: int, bootstrap: bool = False
+    ) -> None:
+        """Point the global model for ``spec`` at ``step_ms`` to ``key``. ``bootstrap``
+        marks a stand-in (one request's own fit) that a proper ``fit_many`` should replace."""
+        pointer = {"key": key, "at": time.time(), "series": series, "bootstrap": bootstrap}
+        _write_atomic(self._global_path(spec, step_ms), json.dumps(pointer).encode())
 
-    def global_key(self, spec: NeuralSpec, step_ms: int) -> str | None:
+    def global_pointer(self, spec: NeuralSpec, step_ms: int) -> dict[str, Any] | None:
+        """The global pointer (``key``, ``at``, ``series``, ``bootstrap``) or None."""
         try:
             raw = json.loads(self._global_path(spec, step_ms).read_text())
         except (OSError, ValueError):
             return None
-        key = raw.get("key") if isinstance(raw, dict) else None
-        return key if isinstance(key, str) else None
+        if not isinstance(raw, dict) or not isinstance(raw.get("key"), str):
+            return None
+        return raw
+
+    def global_key(self, spec: NeuralSpec, step_ms: int) -> str | None:
+        pointer = self.global_pointer(spec, step_ms)
+        return None if pointer is None else str(pointer["key"])

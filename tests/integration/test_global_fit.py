@@ -1,0 +1,138 @@
+"""The global neural model is retrained on every stored series of its kind, off the
+request path: queued after a bootstrap fit, run once by whoever consumes the refit
+queue (in process, or a ``tsad worker`` on Redis), then the series are refitted."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests import redis_server as fixtures
+from tsad.errors import InvalidInput
+from tsad.global_fit import entry_id, parse_entry
+from tsad.models.neural_spec import make_spec
+from tsad.models.neural_store import ModelStore
+from tsad.queue.redis import RedisRefitQueue
+from tsad.refit import LocalRefitScheduler
+from tsad.series import check_series_id
+from tsad.service import TsadService
+from tsad.settings import BufferSettings, ModelSettings, Settings, WorkerSettings
+from tsad.worker import run_worker
+
+pytestmark = pytest.mark.slow
+
+redis_session = fixtures.redis_session
+redis_url = fixtures.redis_url
+
+HOUR = 3_600_000
+T0 = 1_700_000_000_000
+N = 300  # points per series: more than NHITS's input window (96) + horizon (48)
+
+
+def seasonal(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    t = np.arange(N)
+    y = 20 + 4 * np.sin(2 * np.pi * t / 24) + rng.normal(0, 0.3, N)
+    return (T0 + t * HOUR).astype(np.int64), y
+
+
+def model_settings(model_dir: Path, every_s: float = 3_600.0) -> ModelSettings:
+    return ModelSettings(
+        runner="thread",
+        model_dir=str(model_dir),
+        neural_max_steps=3,
+        neural_global_steps=4,
+        neural_global_every_s=every_s,
+    )
+
+
+def pointer(model_dir: Path) -> dict[str, Any] | None:
+    from tsad.detect.online import refit_horizon
+
+    spec = make_spec("nhits", HOUR, refit_horizon(HOUR), max_steps=3)
+    return ModelStore(model_dir).global_pointer(spec, HOUR)
+
+
+def test_global_entries_round_trip_and_can_never_be_series_ids() -> None:
+    """``@global/<kind>/<step>`` parses back; series ids reject it, so they cannot collide."""
+    assert parse_entry(entry_id("nhits", HOUR)) == ("nhits", HOUR)
+    assert parse_entry("cpu") is None
+    assert parse_entry("@global/stats/3600000") is None
+    assert parse_entry("@global/nhits/0") is None
+    with pytest.raises(InvalidInput):
+        check_series_id(entry_id("nhits", HOUR))
+
+
+async def test_bootstrap_is_replaced_by_a_model_trained_on_every_series(tmp_path: Path) -> None:
+    """In process: the first fit bootstraps, the queued global fit trains on all three
+    series, and every series ends with a band from the global nhits model."""
+    service = TsadService(Settings(models=model_settings(tmp_path)))
+    try:
+        for seed, sid in enumerate(("a", "b", "c")):
+            await service.ingest(sid, *seasonal(seed), model="nhits")
+        scheduler = service.scheduler
+        assert isinstance(scheduler, LocalRefitScheduler)
+        await asyncio.wait_for(scheduler.drain(), 300)
+        found = pointer(tmp_path)
+        assert found is not None
+        assert found["bootstrap"] is False and found["series"] == 3
+        meta = (await service.series("a")).meta
+        assert meta["model_used"] == "nhits" and meta["degraded"] is False
+        # fresh now: asking again does not retrain
+        assert await service.fit_global("nhits", HOUR) is None
+        assert pointer(tmp_path) == found
+    finally:
+        await service.close()
+
+
+async def test_global_fit_is_off_when_the_interval_is_zero(tmp_path: Path) -> None:
+    """``neural_global_every_s = 0`` keeps the bootstrap model and queues nothing."""
+    service = TsadService(Settings(models=model_settings(tmp_path, every_s=0)))
+    try:
+        await service.ingest("a", *seasonal(0), model="nhits")
+        scheduler = service.scheduler
+        assert isinstance(scheduler, LocalRefitScheduler)
+        await asyncio.wait_for(scheduler.drain(), 300)
+        found = pointer(tmp_path)
+        assert found is not None and found["bootstrap"] is True
+    finally:
+        await service.close()
+
+
+async def test_a_redis_worker_runs_the_global_fit_once(redis_url: str, tmp_path: Path) -> None:
+    """On Redis, the global entry travels the shared refit queue and a worker runs it."""
+    settings = Settings(
+        buffer=BufferSettings(redis_url=redis_url),
+        models=model_settings(tmp_path),
+        worker=WorkerSettings(block_ms=50),
+    )
+    queue = RedisRefitQueue.from_settings(settings)
+    service = TsadService(settings, scheduler=queue)
+    stop = asyncio.Event()
+    worker = asyncio.create_task(run_worker(settings, stop, "w1", refit=service.refit, queue=queue))
+    try:
+        for seed, sid in enumerate(("gf-a", "gf-b")):
+            await service.buffer.delete(sid)
+            await service.ingest(sid, *seasonal(seed), model="nhits")
+
+        async def trained() -> bool:
+            found = pointer(tmp_path)
+            return found is not None and found["bootstrap"] is False
+
+        deadline = asyncio.get_running_loop().time() + 300
+        while not await trained():
+            assert asyncio.get_running_loop().time() < deadline, "no global fit in time"
+            await asyncio.sleep(0.1)
+        found = pointer(tmp_path)
+        assert found is not None and found["series"] == 2
+    finally:
+        stop.set()
+        await asyncio.wait_for(worker, 300)
+        for sid in ("gf-a", "gf-b"):
+            await service.buffer.delete(sid)
+        await service.close()
+        await queue.close()

@@ -1,0 +1,133 @@
+"""Retraining the global neural models on every stored series (the slow cold path).
+
+A neural forecaster is *global*: one model per kind, sampling step and horizon
+serves every series (``tsad.models.neural``). The first series to need one gets
+a *bootstrap* model fitted on its own history; this module replaces it with a
+model trained on all stored series of that kind, and keeps it fresh:
+
+* after each successful refit of a neural series, ``global_fit_due`` reads the
+  global pointer (one small file) and, when there is no global model, it is a
+  bootstrap, or it is older than ``neural_global_every_s``, queues a *global
+  entry* on the ordinary refit queue (``entry_id``), so the same de-duplicating
+  queue — in process or the Redis Stream with its heartbeats and reclaims —
+  carries it, and one replica or worker runs it once;
+* ``fit_global`` (called by ``TsadService.refit`` for such an entry) reads the
+  windows of up to ``neural_global_max_series`` series of that kind and step,
+  trains one model for ``neural_global_steps`` steps in a model process of its
+  own (so requests keep being served meanwhile), points the global model at it,
+  and queues refits of those series so their stored bands use it.
+
+Global entries start with ``@``, a character series ids cannot contain.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tsad.series import FloatArray, IntArray, Series
+from tsad.settings import ModelSettings
+
+log = logging.getLogger("tsad.global_fit")
+
+PREFIX = "@global/"
+NEURAL_KINDS = ("nhits", "patchtst")
+
+
+def entry_id(kind: str, step_ms: int) -> str:
+    """The queue entry that asks for a global fit of ``kind`` at ``step_ms``."""
+    return f"{PREFIX}{kind}/{step_ms}"
+
+
+def parse_entry(entry: str) -> tuple[str, int] | None:
+    """``(kind, step_ms)`` for a global entry; None for a series id."""
+    if not entry.startswith(PREFIX):
+        return None
+    kind, _, step = entry[len(PREFIX) :].partition("/")
+    if kind not in NEURAL_KINDS or not step.isdigit() or int(step) <= 0:
+        return None
+    return kind, int(step)
+
+
+@dataclass(frozen=True)
+class GlobalFitResult:
+    """What one global fit did (logged, and returned to callers and tests)."""
+
+    kind: str
+    step_ms: int
+    key: str
+    series: int
+    points: int
+    seconds: float
+    max_steps: int
+
+
+def _horizon(step_ms: int) -> int:
+    # the horizon stored bands are forecast for: the global model must serve it
+    from tsad.detect.online import refit_horizon
+
+    return refit_horizon(step_ms)
+
+
+def global_fit_due(settings: ModelSettings, forecaster: Any, step_ms: int) -> bool:
+    """Whether ``forecaster`` (a neural one) needs a global fit at ``step_ms`` now."""
+    every = settings.neural_global_every_s
+    due = getattr(forecaster, "global_fit_due", None)
+    if every <= 0 or due is None:
+        return False
+    return bool(due(step_ms, _horizon(step_ms), every))
+
+
+def global_fit_job(
+    settings: ModelSettings,
+    kind: str,
+    step_ms: int,
+    histories: list[tuple[IntArray, FloatArray]],
+) -> GlobalFitResult:
+    """Runs in a model process: train ``kind`` on every history, make it the global model."""
+    import time
+
+    from tsad.runner import shared_registry
+
+    forecaster: Any = shared_registry(settings).get(kind)
+    series = [Series(ts, y) for ts, y in histories]
+    start = time.perf_counter()
+    key = forecaster.fit_many(
+        series, step_ms, _horizon(step_ms), max_steps=settings.neural_global_steps
+    )
+    return GlobalFitResult(
+        kind=kind,
+        step_ms=step_ms,
+        key=key,
+        series=len(series),
+        points=int(sum(s.y.shape[0] for s in series)),
+        seconds=time.perf_counter() - start,
+        max_steps=settings.neural_global_steps,
+    )
+
+
+def pick_series(infos: list[Any], kind: str, step_ms: int, resolve: Any, limit: int) -> list[str]:
+    """Ids of the series fitted with ``kind`` at ``step_ms``: the ``limit`` most
+    recently updated, so a huge fleet trains on what is live."""
+    chosen = []
+    for info in infos:
+        meta = info.meta or {}
+        try:
+            model = resolve(meta.get("model"))
+        except Exception:  # a model name that no longer exists: not this kind
+            continue
+        if model == kind and meta.get("step_ms") == step_ms:
+            chosen.append((info.last or 0, info.series_id))
+    chosen.sort(reverse=True)
+    return [sid for _, sid in chosen[:limit]]
+
+
+def regular(window: Series, step_ms: int) -> tuple[IntArray, FloatArray]:
+    """A stored window on its regular grid (gaps filled) — what models train on."""
+    from tsad.prepare import prepare
+
+    p = prepare(window.ts, window.y, step_ms=step_ms, min_points=1)
+    return p.regular.ts, np.asarray(p.regular.y, np.float64)
