@@ -234,7 +234,7 @@ def _finish(output: str | None, plot: Path | None, rows: int, plots: int) -> Non
 @app.command()
 def detect(
     file: Path = typer.Argument(..., help="CSV/Parquet: timestamp,value or unique_id,ds,y."),
-    model: str = typer.Option("auto", help="auto, stats, nhits, patchtst or timegpt."),
+    model: str = typer.Option("auto", help="auto, stats, nhits, patchtst, ensemble or timegpt."),
     level: float = typer.Option(99.0, help="Band level in percent, 0 < level < 100."),
     mode: Mode = typer.Option(Mode.batch, help="batch: in-sample bands; online: past only."),
     freq: str | None = typer.Option(None, help="Sampling step ('5min', 'h'); inferred if unset."),
@@ -299,7 +299,7 @@ def forecast(
     file: Path = typer.Argument(..., help="CSV/Parquet: timestamp,value or unique_id,ds,y."),
     h: int = typer.Option(..., "--h", "--horizon", help="Steps to forecast."),
     levels: str = typer.Option("80,95", help="Interval levels in percent, comma-separated."),
-    model: str = typer.Option("auto", help="auto, stats, nhits, patchtst or timegpt."),
+    model: str = typer.Option("auto", help="auto, stats, nhits, patchtst, ensemble or timegpt."),
     freq: str | None = typer.Option(None, help="Sampling step ('5min', 'h'); inferred if unset."),
     output: str | None = typer.Option(None, help="Write the forecast (CSV, .parquet, - = stdout)."),
     plot: Path | None = typer.Option(

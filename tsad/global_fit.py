@@ -34,7 +34,8 @@ from tsad.settings import ModelSettings
 log = logging.getLogger("tsad.global_fit")
 
 PREFIX = "@global/"
-NEURAL_KINDS = ("nhits", "patchtst")
+#: models with a global fit: the neural kinds, and the ensemble of NHITS members
+GLOBAL_MODELS = ("nhits", "patchtst", "ensemble")
 
 
 def entry_id(kind: str, step_ms: int) -> str:
@@ -47,7 +48,7 @@ def parse_entry(entry: str) -> tuple[str, int] | None:
     if not entry.startswith(PREFIX):
         return None
     kind, _, step = entry[len(PREFIX) :].partition("/")
-    if kind not in NEURAL_KINDS or not step.isdigit() or int(step) <= 0:
+    if kind not in GLOBAL_MODELS or not step.isdigit() or int(step) <= 0:
         return None
     return kind, int(step)
 
@@ -62,7 +63,7 @@ class GlobalFitResult:
     series: int
     points: int
     seconds: float
-    max_steps: int
+    max_steps: int  # 0: each model's own default
 
 
 def _horizon(step_ms: int) -> int:
@@ -95,9 +96,9 @@ def global_fit_job(
     forecaster: Any = shared_registry(settings).get(kind)
     series = [Series(ts, y) for ts, y in histories]
     start = time.perf_counter()
-    key = forecaster.fit_many(
-        series, step_ms, _horizon(step_ms), max_steps=settings.neural_global_steps
-    )
+    # the setting overrides; else the model's own choice for a global fit
+    steps = settings.neural_global_steps or getattr(forecaster, "global_steps", None)
+    key = forecaster.fit_many(series, step_ms, _horizon(step_ms), max_steps=steps)
     return GlobalFitResult(
         kind=kind,
         step_ms=step_ms,
@@ -105,7 +106,7 @@ def global_fit_job(
         series=len(series),
         points=int(sum(s.y.shape[0] for s in series)),
         seconds=time.perf_counter() - start,
-        max_steps=settings.neural_global_steps,
+        max_steps=steps or 0,
     )
 
 

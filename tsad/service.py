@@ -19,7 +19,7 @@ from tsad.buffer import make_buffer
 from tsad.detect.online import StoredBand, score_arrivals
 from tsad.errors import InvalidInput, NotEnoughPoints, SeriesNotFound, TooLarge, TsadError
 from tsad.global_fit import (
-    NEURAL_KINDS,
+    GLOBAL_MODELS,
     GlobalFitResult,
     entry_id,
     global_fit_due,
@@ -242,8 +242,11 @@ class TsadService:
             fitted_at=stored.fitted_at,
         )
         await self.buffer.put_state(series_id, {**state, "band": stored.to_state(), "meta": meta})
-        if report.model_used in NEURAL_KINDS and not report.degraded:
-            await self._queue_global_fit(report.model_used, stored.step_ms)
+        # a model with a global fit (neural, ensemble) asked for: keep that fit fresh;
+        # also after a fallback, which may be the ensemble waiting for its first one
+        asked = self.registry.resolve(meta.get("model"))
+        if asked in GLOBAL_MODELS:
+            await self._queue_global_fit(asked, stored.step_ms)
         return stored
 
     async def _queue_global_fit(self, kind: str, step_ms: int) -> None:

@@ -110,7 +110,7 @@ class ModelSettings:
     # the global neural model per kind and step, retrained on every stored series
     # of that kind (tsad.global_fit): how often (0 = never), how long, on how many
     neural_global_every_s: float = 86_400.0
-    neural_global_steps: int = 1_000
+    neural_global_steps: int = 0  # 0: the model's own (nhits/patchtst 1,000)
     neural_global_max_series: int = 2_000
     neural_global_deadline_s: float = 3_600.0
 
@@ -263,7 +263,7 @@ class Settings:
                 neural_threads=_int(env, "TSAD_NEURAL_THREADS", 1),
                 neural_fit_threads=_int(env, "TSAD_NEURAL_FIT_THREADS", 1, minimum=0),
                 neural_global_every_s=_float(env, "TSAD_NEURAL_GLOBAL_EVERY_S", 86_400.0),
-                neural_global_steps=_int(env, "TSAD_NEURAL_GLOBAL_STEPS", 1_000),
+                neural_global_steps=_int(env, "TSAD_NEURAL_GLOBAL_STEPS", 0, minimum=0),
                 neural_global_max_series=_int(env, "TSAD_NEURAL_GLOBAL_MAX_SERIES", 2_000),
                 neural_global_deadline_s=_float(env, "TSAD_NEURAL_GLOBAL_DEADLINE_S", 3_600.0),
             ),

@@ -35,7 +35,9 @@ def m4(
     out: Path = typer.Option(Path("bench-out/m4"), "--out"),
     limit: int | None = typer.Option(None, "--limit", help="first N series only"),
     steps: int | None = typer.Option(
-        None, "--steps", help="training steps of a global neural model (nhits, patchtst)"
+        None,
+        "--steps",
+        help="training steps of a global neural model (nhits, patchtst; each ensemble member)",
     ),
 ) -> None:
     """Forecast h=48 per series; sMAPE, MASE, OWA vs Naive2, 95% coverage and MSIS."""

@@ -8,6 +8,7 @@ OWA needs no published constants.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from tsad.bench import report
 from tsad.bench.m4_metrics import msis, naive2, owa, seasonal_scale
 from tsad.errors import InvalidInput
 from tsad.series import FloatArray, Series
+from tsad.settings import ModelSettings
 
 H = 48
 SEASON = 24
@@ -77,7 +79,10 @@ def run_m4(
     from tsad.models.registry import ModelRegistry
 
     console = console or Console()
-    registry = ModelRegistry()
+    # a fresh model directory: a global model is trained in this run, never reused
+    # from an earlier one (its time is part of the figure)
+    models_dir = tempfile.TemporaryDirectory(prefix="tsad-m4-")
+    registry = ModelRegistry(ModelSettings(model_dir=models_dir.name))
     forecaster = registry.get(model)
     name = registry.resolve(model)
     series = load_m4(train, test, limit)
@@ -126,6 +131,7 @@ def run_m4(
             )
             bar.advance(task)
     seconds = time.perf_counter() - start
+    models_dir.cleanup()
     df = pd.concat(rows, ignore_index=True)
     train_df = pd.concat(train_rows, ignore_index=True)
     models = [name, "Naive2"]

@@ -15,7 +15,7 @@ rebuilds them from ``freq``, so answers carry values only, in the order asked:
   each forecast only from the points before its window: ``idxs``, ``sizes``,
   ``mean``, ``intervals``, ``anomaly``, ``anomaly_score`` (tsad's score in [0, 1]).
 
-Models: a tsad model name in ``model`` (``auto``, ``stats``, ``nhits``,
+Models: a tsad model name in ``model`` (``auto``, ``stats``, ``nhits``, ``ensemble``,
 ``patchtst``) is used as is; TimeGPT names (``timegpt-1``, ``timegpt-2.1``,
 ``azureai``...) and ``timegpt`` itself map to ``auto``: a compatible server
 never calls the cloud. Exogenous features and fine-tuning are accepted and ignored.
@@ -47,7 +47,7 @@ from tsad.series import (
 )
 from tsad.settings import ApiSettings, ModelSettings
 
-LOCAL_MODELS = ("auto", "stats", "nhits", "patchtst")
+LOCAL_MODELS = ("auto", "stats", "nhits", "patchtst", "ensemble")
 # a month: non-seasonal for tsad's models, used for calendar frequencies ("MS", "W-SUN")
 _CALENDAR_STEP_MS = 30 * 86_400_000
 

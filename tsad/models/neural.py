@@ -52,7 +52,7 @@ from tsad.models.neural_fast import (
     quantile_probs,
     rolling_one_step,
 )
-from tsad.models.neural_spec import NeuralSpec, make_spec
+from tsad.models.neural_spec import NeuralSpec, Variant, make_spec
 from tsad.models.neural_store import ModelStore, data_digest, model_key, resolve_dir
 from tsad.models.neural_train import Progress, fit_module
 from tsad.series import Band, FloatArray, Forecast, Series, check_levels
@@ -78,6 +78,8 @@ class NeuralForecaster:
     """A neuralforecast model (``kind``) with fit-once, predict-bare semantics."""
 
     kind: ClassVar[str] = ""
+    #: training steps of a global fit (``tsad.global_fit``) unless settings say otherwise
+    global_steps: ClassVar[int] = 1_000
 
     def __init__(
         self,
@@ -86,11 +88,13 @@ class NeuralForecaster:
         max_steps: int | None = None,
         seed: int = 1,
         cache_size: int = 16,
+        variant: Variant | None = None,
     ) -> None:
         self.settings = settings or ModelSettings()
         self.name = self.kind
         self.max_steps = max_steps or self.settings.neural_max_steps
         self.seed = seed
+        self.variant = variant
         self.threads = self.settings.neural_threads
         self.fit_threads = self.settings.neural_fit_threads
         self.store = ModelStore(resolve_dir(self.settings.model_dir))
@@ -107,7 +111,14 @@ class NeuralForecaster:
         its digests are on the hot path)."""
         spec = self._specs.get((step_ms, h))
         if spec is None:
-            spec = make_spec(self.kind, step_ms, h, max_steps=self.max_steps, seed=self.seed)
+            spec = make_spec(
+                self.kind,
+                step_ms,
+                h,
+                max_steps=self.max_steps,
+                seed=self.seed,
+                variant=self.variant,
+            )
             self._specs[(step_ms, h)] = spec
         return spec
 
@@ -180,6 +191,28 @@ class NeuralForecaster:
         ``fit_if_missing``); for a single history, an exact-data model first.
         """
         lv = check_levels(levels)
+        parts, module, q = self._quantiles(histories, step_ms, h, fit_if_missing)
+        # one band computation for all series, then a slice each
+        steps = step_ms * np.arange(1, h + 1, dtype=np.int64)
+        ts = np.concatenate([p.ts[-1] + steps for p in parts]) if parts else steps[:0]
+        flat = q[:, :h].reshape(len(parts) * h, -1)
+        band = band_from_quantiles(ts, _probs(module), flat, lv)
+        return [Forecast(band.slice(i * h, (i + 1) * h), self.name) for i in range(len(parts))]
+
+    def point_many(
+        self, histories: Sequence[Series], step_ms: int, h: int, *, fit_if_missing: bool = False
+    ) -> FloatArray:
+        """Median forecasts ``[len(histories), h]`` (no band): what an ensemble member
+        contributes. Without a global model and ``fit_if_missing`` this raises
+        ``NotEnoughPoints`` instead of fitting on the request."""
+        _, module, q = self._quantiles(histories, step_ms, h, fit_if_missing)
+        median = int(np.argmin(np.abs(_probs(module) - 0.5)))
+        return np.asarray(q[:, :h, median], np.float64)
+
+    def _quantiles(
+        self, histories: Sequence[Series], step_ms: int, h: int, fit_if_missing: bool
+    ) -> tuple[list[Series], Any, FloatArray]:
+        """The model's sorted quantiles ``[len(histories), spec.h, Q]`` for each history."""
         if h < 1:
             raise InvalidInput(f"h must be at least 1, got {h}")
         spec = self.spec(step_ms, h)
@@ -208,12 +241,7 @@ class NeuralForecaster:
             if parts
             else np.empty((0, spec.h, 0))
         )
-        # one band computation for all series, then a slice each
-        steps = step_ms * np.arange(1, h + 1, dtype=np.int64)
-        ts = np.concatenate([p.ts[-1] + steps for p in parts]) if parts else steps[:0]
-        flat = q[:, :h].reshape(len(parts) * h, -1)
-        band = band_from_quantiles(ts, _probs(module), flat, lv)
-        return [Forecast(band.slice(i * h, (i + 1) * h), self.name) for i in range(len(parts))]
+        return parts, module, q
 
     def global_fit_due(self, step_ms: int, h: int | None, every_s: float) -> bool:
         """Whether the global model for this step and horizon should be retrained on

@@ -70,6 +70,22 @@ QUIET_TRAINER: dict[str, Any] = {
 
 
 @dataclass(frozen=True)
+class Variant:
+    """How an ensemble member departs from its kind's defaults (``tsad.models.ensemble``).
+
+    ``input_seasons`` sets the input window in seasons (clamped like the default);
+    ``scaler`` the per-window scaler; ``point_only`` trains a median-only head
+    (quantile loss at 0.5, i.e. MAE), the most accurate point forecast; ``max_steps``
+    the training length when the caller does not set one.
+    """
+
+    input_seasons: int | None = None
+    scaler: str | None = None
+    point_only: bool = False
+    max_steps: int | None = None
+
+
+@dataclass(frozen=True)
 class NeuralSpec:
     """Everything that determines a fitted model besides its training data."""
 
@@ -112,9 +128,9 @@ def _hash(raw: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def default_input_size(step_ms: int) -> int:
-    """Four seasons of context (hourly: 96 points), clamped to [32, 512]."""
-    return max(MIN_INPUT, min(MAX_INPUT, 4 * season_length(step_ms)))
+def default_input_size(step_ms: int, seasons: int = 4) -> int:
+    """``seasons`` seasons of context (default 4; hourly: 96 points), clamped to [32, 512]."""
+    return max(MIN_INPUT, min(MAX_INPUT, seasons * season_length(step_ms)))
 
 
 def default_horizon(step_ms: int) -> int:
@@ -130,21 +146,27 @@ def make_spec(
     input_size: int | None = None,
     max_steps: int | None = None,
     seed: int = 1,
+    variant: Variant | None = None,
 ) -> NeuralSpec:
     """The spec for ``kind`` at this sampling step; ``h`` below the default rounds up
     to it so one model serves every shorter horizon."""
     if kind not in KINDS:
         raise ValueError(f"unknown neural model {kind!r}")
     train = _TRAIN[kind]
+    v = variant or Variant()
+    arch = dict(_ARCH[kind])
+    if v.scaler:
+        arch["scaler_type"] = v.scaler
     return NeuralSpec(
         kind=kind,
         h=max(default_horizon(step_ms), h or 0),
-        input_size=input_size or default_input_size(step_ms),
-        max_steps=max_steps or int(train["max_steps"]),
+        input_size=input_size or default_input_size(step_ms, v.input_seasons or 4),
+        max_steps=max_steps or v.max_steps or int(train["max_steps"]),
         learning_rate=float(train["learning_rate"]),
         windows_batch_size=int(train["windows_batch_size"]),
         seed=seed,
-        arch=dict(_ARCH[kind]),
+        levels=() if v.point_only else TRAINED_LEVELS,
+        arch=arch,
     )
 
 

@@ -11,13 +11,14 @@ from tsad.errors import UnknownModel
 from tsad.settings import ModelSettings
 from tsad.types import Forecaster
 
-MODEL_NAMES = ("auto", "stats", "nhits", "patchtst", "timegpt")
+MODEL_NAMES = ("auto", "stats", "nhits", "patchtst", "ensemble", "timegpt")
 
 # name → "module:factory"; a factory takes ModelSettings and returns a Forecaster
 _BACKENDS: dict[str, str] = {
     "stats": "tsad.models.stats:StatsForecaster",
     "nhits": "tsad.models.neural:NHITSForecaster",
     "patchtst": "tsad.models.neural:PatchTSTForecaster",
+    "ensemble": "tsad.models.ensemble:EnsembleForecaster",
     "timegpt": "tsad.models.timegpt:TimeGPTForecaster",
 }
 
