@@ -49,8 +49,8 @@ from tsad.models.neural_fast import (
     band_from_quantiles,
     nan_band,
     predict_windows,
-    quantile_probs,
     rolling_one_step,
+    sorted_probs,
 )
 from tsad.models.neural_spec import NeuralSpec, Variant, make_spec
 from tsad.models.neural_store import ModelStore, data_digest, model_key, resolve_dir
@@ -336,7 +336,7 @@ class PatchTSTForecaster(NeuralForecaster):
 
 
 def _probs(module: Any) -> FloatArray:
-    return np.sort(quantile_probs(module))
+    return sorted_probs(module)
 
 
 def _need(got: int, needed: int, who: str, purpose: str) -> None:
