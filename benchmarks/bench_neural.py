@@ -71,7 +71,10 @@ def _measure(fc: NeuralForecaster, module: Any, nf: Any, hist: list[Series]) -> 
         full = timed(lambda: fc.forecast_many(hist, HOUR, 24, [95]), 20)
     with quiet():
         lightning = timed(lambda: nf.predict(df=frame), 10)
-    return f"{bare:8.2f}ms {full:8.2f}ms {lightning:9.1f}ms {lightning / full:6.0f}x |"
+    return (
+        f"{bare:8.2f}ms {full:8.2f}ms {lightning:9.1f}ms"
+        f" {lightning / bare:6.0f}x {lightning / full:6.0f}x |"
+    )
 
 
 def _latency_row(kind: str, cls: type[NeuralForecaster], data: list[Series]) -> str:
@@ -94,8 +97,9 @@ def _latency_row(kind: str, cls: type[NeuralForecaster], data: list[Series]) -> 
 def latency() -> None:
     data = synthetic(100)
     print(
-        "kind      fit100[s]  steps | 1 series: bare  forecast()  NF.predict  ratio"
-        " | 100 series: bare  forecast_many()  NF.predict  ratio"
+        "kind      fit100[s]  steps | 1 series: bare  forecast()  NF.predict"
+        "  NF/bare  NF/forecast()"
+        " | 100 series: bare  forecast_many()  NF.predict  NF/bare  NF/forecast_many()"
     )
     for kind, cls in KINDS.items():
         print(_latency_row(kind, cls, data), flush=True)
