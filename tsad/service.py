@@ -101,7 +101,9 @@ class TsadService:
         self.buffer = buffer if buffer is not None else make_buffer(settings.buffer)
         self.registry: ModelRegistry = shared_registry(settings.models)
         self.runner = runner or ModelRunner(settings.models.runner, settings.models.model_workers)
-        self.scheduler: RefitScheduler = scheduler or LocalRefitScheduler(self.refit)
+        self.scheduler: RefitScheduler = scheduler or LocalRefitScheduler(
+            self.refit, long=lambda entry: parse_entry(entry) is not None
+        )
         # global neural fits (minutes) get a model process of their own, so the
         # refits and forecasts that requests wait on are not queued behind them
         self.global_runner = ModelRunner(settings.models.runner, 1)

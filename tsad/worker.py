@@ -5,6 +5,10 @@ refit while heartbeating the entry (so a slow fit is not mistaken for a dead
 worker), then acks. Redis outages pause the loop with backoff; a refit that
 fails for a reason retrying cannot fix is logged and acked, so one bad series
 cannot wedge the queue. SIGTERM/SIGINT finish the refit in hand, then stop.
+
+A global model fit (``tsad.global_fit`` entry: minutes) runs as a task beside
+the loop, heartbeating like any refit, so per-series refits keep flowing; on
+stop it is cancelled unacked, and another worker reclaims the entry.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from tsad.errors import BackendError, BufferUnavailable
+from tsad.global_fit import parse_entry
 from tsad.queue import RefitQueue, make_refit_queue
 from tsad.settings import Settings
 
@@ -60,6 +65,7 @@ async def run_worker(
     cfg = settings.worker
     idle_ms = int(cfg.reclaim_idle_s * 1000)
     done, backoff, next_reclaim = 0, 0.1, 0.0
+    long_running: set[asyncio.Task[None]] = set()
     log.info("worker %s started", consumer)
     try:
         while not stop_event.is_set():
@@ -71,7 +77,13 @@ async def run_worker(
                 if not entries:
                     entries = await work_queue.claim(consumer, count=1, block_ms=cfg.block_ms)
                 for entry_id, series_id in entries:
-                    await _refit_one(work_queue, refit, consumer, entry_id, series_id, idle_ms)
+                    job = _refit_one(work_queue, refit, consumer, entry_id, series_id, idle_ms)
+                    if parse_entry(series_id) is not None:
+                        task = asyncio.create_task(job, name=f"tsad-{series_id}")
+                        long_running.add(task)
+                        task.add_done_callback(_finished(long_running))
+                    else:
+                        await job
                     done += 1
                 backoff = 0.1
             except BackendError as exc:
@@ -82,10 +94,26 @@ async def run_worker(
                         await stop_event.wait()
                 backoff = min(backoff * 2, 5.0)
     finally:
+        for task in list(long_running):
+            task.cancel()
+        if long_running:
+            await asyncio.wait(set(long_running), timeout=10)
         for close in closers:
             with contextlib.suppress(Exception):
                 await close()
         log.info("worker %s stopped after %d refits", consumer, done)
+    return done
+
+
+def _finished(running: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:
+    """Done-callback of a background refit: forget it, and log what it raised (a Redis
+    outage leaves its entry pending, to be reclaimed)."""
+
+    def done(task: asyncio.Task[None]) -> None:
+        running.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("background refit %s stopped: %s", task.get_name(), task.exception())
+
     return done
 
 

@@ -136,3 +136,81 @@ async def test_a_redis_worker_runs_the_global_fit_once(redis_url: str, tmp_path:
             await service.buffer.delete(sid)
         await service.close()
         await queue.close()
+
+
+async def test_in_process_refits_keep_flowing_while_a_global_fit_runs() -> None:
+    """LocalRefitScheduler runs a global entry beside the queue, not in front of it."""
+    release = asyncio.Event()
+    done: list[str] = []
+
+    async def refit(entry: str) -> None:
+        if parse_entry(entry) is not None:
+            await release.wait()
+        done.append(entry)
+
+    scheduler = LocalRefitScheduler(refit, long=lambda e: parse_entry(e) is not None)
+    try:
+        assert await scheduler.schedule(entry_id("nhits", HOUR))
+        assert await scheduler.schedule("cpu")
+        for _ in range(100):
+            if done:
+                break
+            await asyncio.sleep(0.01)
+        assert done == ["cpu"], "the series refit waited for the global fit"
+        # still running: asking again does not queue a second global fit
+        assert await scheduler.schedule(entry_id("nhits", HOUR)) is False
+        release.set()
+        await asyncio.wait_for(scheduler.drain(), 5)
+        assert done == ["cpu", entry_id("nhits", HOUR)]
+    finally:
+        await scheduler.stop()
+
+
+async def test_a_worker_refits_series_while_a_global_fit_runs(redis_url: str) -> None:
+    """run_worker claims series refits while a global entry is still being fitted,
+    and acks the global entry only when its fit ends."""
+    settings = Settings(
+        buffer=BufferSettings(redis_url=redis_url), worker=WorkerSettings(block_ms=50)
+    )
+    queue = RedisRefitQueue.from_settings(settings)
+    release = asyncio.Event()
+    done: list[str] = []
+
+    async def refit(entry: str) -> None:
+        if parse_entry(entry) is not None:
+            await release.wait()
+        done.append(entry)
+
+    stop = asyncio.Event()
+    worker = asyncio.create_task(run_worker(settings, stop, "w-long", refit=refit, queue=queue))
+    try:
+        assert await queue.schedule(entry_id("patchtst", HOUR))
+        assert await queue.schedule("bg-series")
+        for _ in range(500):
+            if done:
+                break
+            await asyncio.sleep(0.01)
+        assert done == ["bg-series"]
+        assert await queue.schedule(entry_id("patchtst", HOUR)) is False  # still pending
+        release.set()
+        for _ in range(500):
+            if len(done) == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert done == ["bg-series", entry_id("patchtst", HOUR)]
+        for _ in range(500):
+            if await queue.schedule(entry_id("patchtst", HOUR)):
+                break  # acked: it may be queued again
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("the global entry was never acked")
+        # leave the shared stream empty: let this worker take the entry just queued
+        for _ in range(500):
+            if len(done) == 3 and await queue.pending() == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert len(done) == 3
+    finally:
+        stop.set()
+        await asyncio.wait_for(worker, 30)
+        await queue.close()
