@@ -138,15 +138,22 @@ async def test_a_redis_worker_runs_the_global_fit_once(redis_url: str, tmp_path:
         await queue.close()
 
 
-async def test_in_process_refits_keep_flowing_while_a_global_fit_runs() -> None:
-    """LocalRefitScheduler runs a global entry beside the queue, not in front of it."""
-    release = asyncio.Event()
-    done: list[str] = []
+def blocking_refit(release: asyncio.Event, done: list[str]) -> Any:
+    """A refit that records each entry, holding global entries until ``release``."""
 
     async def refit(entry: str) -> None:
         if parse_entry(entry) is not None:
             await release.wait()
         done.append(entry)
+
+    return refit
+
+
+async def test_in_process_refits_keep_flowing_while_a_global_fit_runs() -> None:
+    """LocalRefitScheduler runs a global entry beside the queue, not in front of it."""
+    release = asyncio.Event()
+    done: list[str] = []
+    refit = blocking_refit(release, done)
 
     scheduler = LocalRefitScheduler(refit, long=lambda e: parse_entry(e) is not None)
     try:
@@ -175,11 +182,7 @@ async def test_a_worker_refits_series_while_a_global_fit_runs(redis_url: str) ->
     queue = RedisRefitQueue.from_settings(settings)
     release = asyncio.Event()
     done: list[str] = []
-
-    async def refit(entry: str) -> None:
-        if parse_entry(entry) is not None:
-            await release.wait()
-        done.append(entry)
+    refit = blocking_refit(release, done)
 
     stop = asyncio.Event()
     worker = asyncio.create_task(run_worker(settings, stop, "w-long", refit=refit, queue=queue))
