@@ -273,7 +273,8 @@ class TsadService:
             window = await self.buffer.window(sid, limit=models.fit_window)
             if len(window) >= models.min_points:
                 histories.append(regular(window, step_ms))
-        if not histories:
+        if not histories:  # nothing to train on yet: do not look again at every refit
+            self._global_failed[(kind, step_ms)] = time.monotonic()
             return None
         try:
             result = await self.global_runner.run(
