@@ -131,3 +131,32 @@ def test_online_rarity_score_ranks_the_spike_first_and_stays_prefix_stable() -> 
     # the first seasons are a learning period (like NAB's probation): records are cheap there
     assert 96 + int(np.argmax(full.score[96:])) == 160 and 0.5 < full.score[160] < 1.0
     assert full.is_anomaly[160]
+
+
+def test_a_falling_series_is_not_forecast_below_its_lowest_value() -> None:
+    """A steady decline would be extrapolated under the history; the forecast stops at
+    its minimum and the band moves up with it, keeping its width."""
+    t = np.arange(24 * 10)
+    y = 500.0 - 2.0 * t + 5 * np.sin(2 * np.pi * t / 24)
+    ts = (1_700_000_000_000 + t * HOUR).astype(np.int64)
+    band = StatsForecaster().forecast(Series(ts, y), HOUR, 48, [95.0]).band
+    assert band.mean.min() >= y.min() - 1e-9
+    assert np.all(band.lo[95.0] <= band.mean) and np.all(band.mean <= band.hi[95.0])
+
+
+def test_floor_band_lifts_only_the_points_below_the_floor() -> None:
+    """floor_band shifts mean, lo and hi together where the mean is under the floor."""
+    from tsad.models.stats import floor_band
+    from tsad.series import Band
+
+    band = Band(
+        np.arange(3, dtype=np.int64),
+        np.array([10.0, 4.0, 6.0]),
+        {95.0: np.array([8.0, 1.0, 5.0])},
+        {95.0: np.array([12.0, 6.0, 7.0])},
+    )
+    out = floor_band(band, 5.0)
+    np.testing.assert_allclose(out.mean, [10.0, 5.0, 6.0])
+    np.testing.assert_allclose(out.lo[95.0], [8.0, 2.0, 5.0])
+    np.testing.assert_allclose(out.hi[95.0], [12.0, 7.0, 7.0])
+    assert floor_band(band, 0.0) is band

@@ -110,7 +110,7 @@ class StatsForecaster:
         band = _band(ts, out, "", levels, hist.y)
         if label != "Constant":
             band = self._widen_out_of_sample(band, hist.y, step_ms, h, levels)
-        return Forecast(band, f"stats:{label}")
+        return Forecast(floor_band(band, float(np.min(hist.y))), f"stats:{label}")
 
     def _widen_out_of_sample(
         self, band: Band, y: FloatArray, step_ms: int, h: int, levels: Sequence[float]
@@ -146,6 +146,22 @@ class StatsForecaster:
         label, out = self._fit(history.y, step_ms, 1, levels)
         band = _band(history.ts, out, "fitted", levels, history.y)
         return Forecast(band, f"stats:{label}")
+
+
+def floor_band(band: Band, floor: float) -> Band:
+    """Lift the forecast where it dips below ``floor`` (the lowest value in the fit
+    window), moving the band with it: a series is not forecast below anything it has
+    shown. On M4 Hourly this took ``stats`` from OWA 0.583 to 0.553 (coverage 0.94
+    either way) and NAB standard from 70.3 to 71.3 (benchmarks/README.md)."""
+    lift = np.maximum(band.mean, floor) - band.mean
+    if not lift.any():
+        return band
+    return Band(
+        band.ts,
+        band.mean + lift,
+        {lv: v + lift for lv, v in band.lo.items()},
+        {lv: v + lift for lv, v in band.hi.items()},
+    )
 
 
 def _band(
