@@ -100,3 +100,21 @@ async def test_service_trains_the_ensemble_after_its_first_degraded_refit(tmp_pa
         assert meta["model_used"] == "ensemble" and meta["degraded"] is False
     finally:
         await service.close()
+
+
+def test_members_trained_in_processes_forecast_like_members_trained_in_turn(
+    tmp_path: Path,
+) -> None:
+    """fit_many(workers=2) trains each member in a spawned process, reports progress,
+    and gives the same forecast as training them one after another."""
+    data = [seasonal(s) for s in range(3)]
+    history = seasonal(7)
+    one = EnsembleForecaster(settings(tmp_path / "one"))
+    one.fit_many(data, HOUR, 48, max_steps=3)
+    seen: list[tuple[int, int]] = []
+    two = EnsembleForecaster(settings(tmp_path / "two"))
+    two.fit_many(data, HOUR, 48, max_steps=3, workers=2, progress=lambda i, n: seen.append((i, n)))
+    assert seen and seen[-1] == (9, 9), "progress should reach 3 members x 3 steps"
+    a = one.forecast(history, HOUR, 24, [95]).band
+    b = two.forecast(history, HOUR, 24, [95]).band
+    np.testing.assert_allclose(b.mean, a.mean, rtol=1e-5)

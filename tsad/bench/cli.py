@@ -39,11 +39,14 @@ def m4(
         "--steps",
         help="training steps of a global neural model (nhits, patchtst; each ensemble member)",
     ),
+    jobs: int = typer.Option(
+        1, "--jobs", min=1, help="ensemble members trained at once, one process each"
+    ),
 ) -> None:
     """Forecast h=48 per series; sMAPE, MASE, OWA vs Naive2, 95% coverage and MSIS."""
     from tsad.bench.m4 import run_m4
 
-    run_m4(train, test, model, out, limit=limit, max_steps=steps)
+    run_m4(train, test, model, out, limit=limit, max_steps=steps, jobs=jobs)
 
 
 @bench_app.command("load")

@@ -8,6 +8,7 @@ OWA needs no published constants.
 
 from __future__ import annotations
 
+import inspect
 import tempfile
 import time
 from dataclasses import dataclass
@@ -72,6 +73,7 @@ def run_m4(
     limit: int | None = None,
     console: Console | None = None,
     max_steps: int | None = None,
+    jobs: int = 1,
 ) -> dict[str, Any]:
     """Forecast every series with ``model`` and Naive2; score and report."""
     from utilsforecast.losses import coverage, mase, smape
@@ -103,7 +105,10 @@ def run_m4(
             def on_step(step: int, total: int) -> None:
                 bar.update(fit_task, completed=step, total=total)
 
-            fit_many(histories, STEP_MS, H, max_steps=max_steps, progress=on_step)
+            extra: dict[str, Any] = {}
+            if jobs > 1 and "workers" in inspect.signature(fit_many).parameters:
+                extra["workers"] = jobs  # the ensemble trains its members side by side
+            fit_many(histories, STEP_MS, H, max_steps=max_steps, progress=on_step, **extra)
     with Progress(console=console) as bar:
         task = bar.add_task(f"M4 Hourly · {name}", total=len(series))
         for s in series:
