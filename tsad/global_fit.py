@@ -23,6 +23,7 @@ Global entries start with ``@``, a character series ids cannot contain.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,7 @@ import numpy as np
 
 from tsad.series import FloatArray, IntArray, Series
 from tsad.settings import ModelSettings
+from tsad.types import SeriesInfo
 
 log = logging.getLogger("tsad.global_fit")
 
@@ -110,7 +112,13 @@ def global_fit_job(
     )
 
 
-def pick_series(infos: list[Any], kind: str, step_ms: int, resolve: Any, limit: int) -> list[str]:
+def pick_series(
+    infos: Sequence[SeriesInfo],
+    kind: str,
+    step_ms: int,
+    resolve: Callable[[str | None], str],
+    limit: int,
+) -> list[str]:
     """Ids of the series fitted with ``kind`` at ``step_ms``: the ``limit`` most
     recently updated, so a huge fleet trains on what is live."""
     chosen = []

@@ -59,26 +59,27 @@ class LocalRefitScheduler:
                     task = asyncio.create_task(self._run_long(sid), name=f"tsad-long-{sid}")
                     self._long_tasks.add(task)
                     task.add_done_callback(self._long_tasks.discard)
-                    continue
-                # cleared before the fit so points arriving meanwhile can queue the next one
-                self._pending.discard(sid)
-                await self._refit(sid)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("refit of series %s failed", sid)
+                else:
+                    # cleared before the fit so points arriving meanwhile can queue the next one
+                    self._pending.discard(sid)
+                    await self._run(sid)
             finally:
                 self._queue.task_done()
 
     async def _run_long(self, sid: str) -> None:
         try:
+            await self._run(sid)
+        finally:
+            self._pending.discard(sid)
+
+    async def _run(self, sid: str) -> None:
+        """One refit; a failure is logged, never raised (one series must not stop the rest)."""
+        try:
             await self._refit(sid)
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("%s failed", sid)
-        finally:
-            self._pending.discard(sid)
+            log.exception("refit of %s failed", sid)
 
     async def drain(self) -> None:
         """Wait until every queued refit, long ones included, has finished (tests)."""
