@@ -20,7 +20,17 @@ from tests.integration.cli_helpers import (
 
 NAB = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "nab"
 NYC = "realKnownCause/nyc_taxi.csv"
-DETECT_COLS = ["timestamp", "value", "expected", "lo", "hi", "is_anomaly", "score"]
+DETECT_COLS = [
+    "timestamp",
+    "value",
+    "expected",
+    "lo",
+    "hi",
+    "is_anomaly",
+    "score",
+    "severity",
+    "direction",
+]
 RFC3339_Z = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$"
 
 
