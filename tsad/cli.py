@@ -18,13 +18,13 @@ from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import typer
 from rich.console import Console
 
 from tsad import __version__
 from tsad.errors import ClientError, ConfigError, TsadError
+from tsad.redact import redacted_url
 from tsad.settings import Settings
 
 if TYPE_CHECKING:
@@ -99,12 +99,7 @@ def describe_buffer(settings: Settings) -> str:
     url = settings.buffer.redis_url
     if not url:
         return "memory (in-process; set TSAD_REDIS_URL to use Redis)"
-    parts = urlsplit(url)
-    if parts.password:
-        host = parts.hostname or ""
-        netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
-        url = urlunsplit(parts._replace(netloc=netloc))
-    return f"Redis at {url}"
+    return f"Redis at {redacted_url(url)}"
 
 
 # --------------------------------------------------------------------------- serve, worker
