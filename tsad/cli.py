@@ -128,9 +128,9 @@ def serve(
         from tsad.api.app import create_app
 
         application = create_app(settings)
-    shown = f"[{host}]" if ":" in host else host
-    print(f"tsad {__version__} on http://{shown}:{port} · buffer: {describe_buffer(settings)}")
-    print(f"API docs: http://{shown}:{port}/schema · Ctrl-C or SIGTERM stops", flush=True)
+    base = base_url(host, port)
+    print(f"tsad {__version__} on {base} · buffer: {describe_buffer(settings)}")
+    print(f"console: {base}/ · API docs: {base}/schema · Ctrl-C or SIGTERM stops", flush=True)
     # uvicorn owns SIGINT/SIGTERM: it stops accepting, finishes in-flight requests, runs shutdown
     uvicorn.run(
         application,
@@ -141,6 +141,25 @@ def serve(
         timeout_graceful_shutdown=timeout_graceful_shutdown,
         limit_concurrency=limit_concurrency,
     )
+
+
+def base_url(host: str, port: int) -> str:
+    """The URL a person on this machine opens for a server bound to ``host``."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+
+
+@app.command()
+def demo(
+    host: str = typer.Option("127.0.0.1", help="Interface to bind."),
+    port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
+    open_browser: bool = typer.Option(False, "--open", help="Open the console in a browser."),
+) -> None:
+    """Start the server, feed it the shipped sample series and print the console URL."""
+    from tsad.demo_server import run_demo
+
+    with friendly_errors():
+        run_demo(load_settings(), host, port, open_browser=open_browser)
 
 
 @app.command()

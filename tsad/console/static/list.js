@@ -33,7 +33,7 @@
     body.innerHTML = shown.map((r) => {
       const s = state(r.detail);
       const inc = r.open_incidents === null ? "—" : r.open_incidents;
-      const incTitle = r.incidents_exact ? "open incidents" : "flagged points (this server does not group incidents)";
+      const incTitle = r.incidents_exact ? "open incidents" : "incidents so far (this server does not say which are open)";
       return `<tr class="clickable" data-id="${fmt.esc(r.series_id)}">
         <td><a href="/console/series?id=${encodeURIComponent(r.series_id)}">${fmt.esc(r.series_id)}</a></td>
         <td class="num">${r.count.toLocaleString()}</td>
@@ -71,7 +71,10 @@
       row.open_incidents = anomalies.incidents.filter((i) => i.open).length;
       row.incidents_exact = true;
     } else if (anomalies && Array.isArray(anomalies.anomalies)) {
-      row.open_incidents = anomalies.anomalies.length;
+      // an older server: group its flagged points, and say their open state is unknown
+      const span = row.first && row.last ? window.tsad.secs(row.last) - window.tsad.secs(row.first) : 0;
+      const stepS = row.count > 1 ? span / (row.count - 1) : 60;
+      row.open_incidents = window.tsad.incidentsFromAnomalies(anomalies.anomalies, stepS).length;
     }
   }
 
