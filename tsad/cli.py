@@ -163,6 +163,19 @@ def demo(
 
 
 @app.command()
+def sample(
+    out: Path = typer.Argument(Path("web_requests.csv"), help="Where to write the CSV."),
+) -> None:
+    """Write the shipped sample series (timestamp,value; 10 days every 10 minutes)."""
+    import shutil
+
+    from tsad.samples import SAMPLE_CSV
+
+    shutil.copyfile(SAMPLE_CSV, out)
+    print(f"wrote {out} (1440 points, a spike and a short outage on the last day)")
+
+
+@app.command()
 def worker(
     consumer: str | None = typer.Option(
         None, help="Consumer name in the Redis group (default: hostname-pid)."
@@ -311,7 +324,10 @@ def parse_levels(text: str) -> list[float]:
 @app.command()
 def forecast(
     file: Path = typer.Argument(..., help="CSV/Parquet: timestamp,value or unique_id,ds,y."),
-    h: int = typer.Option(..., "--h", "--horizon", help="Steps to forecast."),
+    h: int | None = typer.Option(
+        None, "--h", help="Steps to forecast (required; --horizon is the same).", show_default=False
+    ),
+    horizon: int | None = typer.Option(None, "--horizon", hidden=True),
     levels: str = typer.Option("80,95", help="Interval levels in percent, comma-separated."),
     model: str = typer.Option("auto", help="auto, stats, nhits, patchtst, ensemble or timegpt."),
     freq: str | None = typer.Option(None, help="Sampling step ('5min', 'h'); inferred if unset."),
@@ -325,6 +341,10 @@ def forecast(
     """Forecast H steps past the end of each series in FILE, with intervals."""
     from tsad.errors import InvalidInput
 
+    if h is None and horizon is None:
+        fail("missing option '--h': how many steps to forecast, e.g. --h 24", 2)
+    h = h if h is not None else horizon
+    assert h is not None
     settings = load_settings()
     with friendly_errors():
         if not 0 < h <= settings.models.max_horizon:
