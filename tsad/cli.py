@@ -251,11 +251,18 @@ def _report_console(output: str | None) -> Console:
     return err if output == "-" else Console(highlight=False)
 
 
-def _finish(output: str | None, plot: Path | None, rows: int, plots: int) -> None:
+def _finish(output: str | None, rows: int, plots: Sequence[Path]) -> None:
     if output and output != "-":
         err.print(f"wrote {output} ({rows} rows)", markup=False)
-    if plot is not None:
-        err.print(f"wrote {plots} plot{'s' if plots != 1 else ''} ({plot})", markup=False)
+    if plots:
+        # the files actually written: many series get one <stem>-<id>.png each
+        names = ", ".join(str(p) for p in plots[:5])
+        more = f", … {len(plots) - 5} more in {plots[0].parent}" if len(plots) > 5 else ""
+        err.print(
+            f"wrote {len(plots)} plot{'s' if len(plots) != 1 else ''}: {names}{more}",
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 @app.command()
@@ -297,16 +304,17 @@ def detect(
         scored = [(s.series_id, o.scored) for s, o in results]
         if output:
             write_table(detect_table(scored), output)
+        plots: list[Path] = []
         if plot is not None:
             from tsad.plot import plot_detection, plot_path
 
             for sid, s in scored:
                 n = int(s.is_anomaly.sum())
                 title = f"{file.name}{f' · {sid}' if sid else ''} · {n} anomalies at {level:g}%"
-                plot_detection(plot_path(plot, sid), s, title, level)
+                plots.append(plot_detection(plot_path(plot, sid), s, title, level))
         done = [Done(s, o, file.stem) for s, o in results]
         render_detect(_report_console(output), done, level, mode.value)
-        _finish(output, plot, sum(len(s) for _, s in scored), len(scored))
+        _finish(output, sum(len(s) for _, s in scored), plots)
 
 
 def parse_levels(text: str) -> list[float]:
@@ -370,16 +378,17 @@ def forecast(
         bands = [(s.series_id, o.band) for s, o in results]
         if output:
             write_table(forecast_table(bands, lv), output)
+        plots: list[Path] = []
         if plot is not None:
             from tsad.plot import plot_forecast, plot_path
 
             for s, o in results:
                 sid = s.series_id
                 title = f"{file.name}{f' · {sid}' if sid else ''} · {h} steps ahead"
-                plot_forecast(plot_path(plot, sid), s.ts, s.y, o.band, title)
+                plots.append(plot_forecast(plot_path(plot, sid), s.ts, s.y, o.band, title))
         done = [Done(s, o, file.stem) for s, o in results]
         render_forecast(_report_console(output), done, lv)
-        _finish(output, plot, sum(len(b) for _, b in bands), len(bands))
+        _finish(output, sum(len(b) for _, b in bands), plots)
 
 
 # --------------------------------------------------------------------------- bench, main
