@@ -12,9 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from tests.integration.cli_helpers import clean_env, run_tsad
+from tests.integration.cli_helpers import clean_env
 from tests.live_server import live_tsad
+from tsad.cli import app
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 MARK = "<!-- readme-test: run -->"
@@ -78,10 +80,9 @@ def test_marked_readme_blocks_run_against_a_live_server(tmp_path: Path) -> None:
 def test_other_readme_tsad_commands_use_real_options(line: str) -> None:
     """A README ``tsad`` line names a real command and only options its --help lists."""
     words = line.split()
-    command = [w for w in words[1:3] if re.fullmatch(r"[a-z][a-z0-9-]*", w)]
     # "tsad bench nab ..." is a sub-command group; "tsad detect FILE" is not
-    depth = 2 if words[1] == "bench" else 1
-    proc = run_tsad(*command[:depth], "--help", env=clean_env(COLUMNS="200"))
-    assert proc.returncode == 0, proc.stderr
+    command = words[1:3] if words[1] == "bench" else words[1:2]
+    result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
     for option in re.findall(r"(?<!\S)(--[a-z][a-z0-9-]*)", line):
-        assert option in proc.stdout, f"{line}: {option} is not an option of tsad {command[:depth]}"
+        assert option in result.output, f"{line}: {option} is not an option of tsad {command}"
