@@ -27,6 +27,7 @@ def _post_sample(base: str, headers: dict[str, str] | None = None) -> None:
         "series": [
             {"series_id": "web.requests", "points": as_points(ts, y)},
             {"series_id": "db.latency", "points": quiet},
+            {"series_id": "tiny", "points": quiet[:5]},
         ]
     }
     httpx.post(f"{base}/v1/points", json=body, headers=headers, timeout=30).raise_for_status()
@@ -77,11 +78,11 @@ def test_list_shows_posted_series_searchable_and_sortable(server: str, watched: 
     page.goto(f"{server}/")
     page.wait_for_selector("body[data-loaded='1']", timeout=60_000)
     rows = page.locator("#series-table tbody tr")
-    assert rows.count() == 2
+    assert rows.count() == 3
     text = page.locator("#series-table").inner_text()
     assert "web.requests" in text and "1,440" in text and "db.latency" in text
-    page.locator("th[data-key='count']").click()  # ascending: the short series first
-    assert rows.first.get_attribute("data-id") == "db.latency"
+    page.locator("th[data-key='count']").click()  # ascending: the shortest series first
+    assert rows.first.get_attribute("data-id") == "tiny"
     page.locator("th[data-key='count']").click()
     assert rows.first.get_attribute("data-id") == "web.requests"
     page.fill("#search", "latency")
@@ -112,6 +113,17 @@ def test_series_page_draws_band_flags_and_forecast(
     assert watched.errors == [] and watched.only_from(server) == []
 
 
+def test_a_series_too_short_for_a_model_says_it_is_learning(server: str, watched: Watched) -> None:
+    """A 5-point series draws its values and says how many more points a band needs."""
+    page = watched.page
+    page.goto(f"{server}/console/series?id=tiny")
+    page.wait_for_selector("body[data-loaded='1']", timeout=30_000)
+    assert page.locator("#chart").get_attribute("data-points") == "5"
+    assert page.locator("#chart").get_attribute("data-band") == "0"
+    assert "7 more points" in page.locator("#chart-note").inner_text()
+    assert watched.errors == [] and watched.only_from(server) == []
+
+
 def test_csv_page_detects_a_dropped_file_without_storing_it(server: str, watched: Watched) -> None:
     """The CSV page sends a NAB-style file to /v1/detect and draws the flagged result."""
     page = watched.page
@@ -125,7 +137,7 @@ def test_csv_page_detects_a_dropped_file_without_storing_it(server: str, watched
     assert page.locator("#chart").get_attribute("data-band") == "1"
     assert page.locator("#flags tbody tr").count() >= 1
     listed = httpx.get(f"{server}/v1/series", timeout=10).json()["series"]
-    assert sorted(s["series_id"] for s in listed) == ["db.latency", "web.requests"]
+    assert sorted(s["series_id"] for s in listed) == ["db.latency", "tiny", "web.requests"]
     assert watched.errors == [] and watched.only_from(server) == []
 
 
@@ -159,7 +171,7 @@ def test_console_asks_for_a_key_when_keys_are_set(browser: Any, tmp_path: Path) 
         page.fill("#key-dialog input", KEY)
         page.click("#key-dialog button[type=submit]")
         page.wait_for_selector("body[data-loaded='1']", timeout=60_000)
-        assert page.locator("#series-table tbody tr").count() == 2
+        assert page.locator("#series-table tbody tr").count() == 3
         assert page.evaluate("sessionStorage.getItem('tsad.apiKey')") == KEY
         # the browser logs each refused request; nothing else may go wrong
         assert [e for e in w.errors if "status of 401" not in e] == []

@@ -47,7 +47,7 @@ def console_index() -> Response[str]:
 def console_page(name: str) -> Response[str]:
     """One of the console's other pages."""
     if name not in PAGES:
-        raise NotFoundException(f"no console page {name!r}; pages: {', '.join(PAGES)}")
+        raise NotFoundException()  # answered like any unknown route
     return _html(name)
 
 

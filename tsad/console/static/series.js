@@ -120,8 +120,14 @@
       renderIncidents();
       history = values;
       draw();
-      history = await scored(values);
-      draw();
+      const needed = status ? status.settings.min_points - values.ts.length : 0;
+      if (needed > 0) {
+        // no model fits this few points: say so instead of asking for a 422
+        document.getElementById("chart-note").textContent = `learning: ${needed} more points before a band`;
+      } else {
+        history = await scored(values);
+        draw();
+      }
       document.body.dataset.loaded = "1";
     } catch (err) {
       showError(err);
