@@ -102,6 +102,19 @@ async def test_schema_is_swagger_ui_on_local_assets(guarded: AsyncTestClient[Any
             assert (await guarded.get(url)).status_code == 200, url
 
 
+async def test_openapi_declares_bearer_auth_only_when_keys_are_set(
+    guarded: AsyncTestClient[Any],
+) -> None:
+    """With keys the document declares bearer auth (Swagger's Authorize); without, none."""
+    headers = {"Authorization": f"Bearer {KEY}"}
+    doc = (await guarded.get("/schema/openapi.json", headers=headers)).json()
+    assert doc["security"] == [{"bearer": []}]
+    assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    async with AsyncTestClient(create_app(_settings())) as open_client:
+        plain = (await open_client.get("/schema/openapi.json")).json()
+    assert "security" not in plain and "securitySchemes" not in plain.get("components", {})
+
+
 def test_every_console_and_sample_file_is_package_data() -> None:
     """pyproject's package-data globs cover every file in tsad/console and tsad/samples."""
     data = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]

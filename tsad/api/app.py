@@ -26,7 +26,7 @@ from litestar.types import ControllerRouterHandler
 
 import tsad
 from tsad.api.auth import api_key_guard
-from tsad.api.docs import docs_plugins
+from tsad.api.docs import docs_plugins, docs_security
 from tsad.api.errors import EXCEPTION_HANDLERS
 from tsad.api.metrics import Metrics
 from tsad.api.ratelimit import rate_limiting
@@ -158,6 +158,7 @@ def create_app(
             description="Self-hosted time-series forecasting and anomaly detection",
             path="/schema",
             render_plugins=docs_plugins(),
+            **docs_security(settings),
         ),
         logging_config=LoggingConfig(
             root={"level": "WARNING", "handlers": ["queue_listener"]},
