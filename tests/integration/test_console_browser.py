@@ -141,6 +141,33 @@ def test_csv_page_detects_a_dropped_file_without_storing_it(server: str, watched
     assert watched.errors == [] and watched.only_from(server) == []
 
 
+def test_csv_page_forecasts_one_series_of_a_long_format_file(
+    server: str, watched: Watched, tmp_path: Path
+) -> None:
+    """A unique_id,ds,y file offers its series; the chosen one is forecast and drawn."""
+    ts, y = make_sample()
+    rows = ["unique_id,ds,y"]
+    for uid, scale in (("east", 1.0), ("west", 2.0)):
+        rows += [f"{uid},{int(t)},{v * scale:.1f}" for t, v in zip(ts[:400], y[:400], strict=True)]
+    src = tmp_path / "long.csv"
+    src.write_text("\n".join(rows) + "\n")
+    page = watched.page
+    page.goto(f"{server}/console/csv")
+    page.set_input_files("#file", str(src))
+    page.wait_for_selector("#run:not([disabled])")
+    assert page.locator("#uid option").all_inner_texts() == ["east", "west"]
+    page.select_option("#uid", "west")
+    page.check("input[name=mode][value=forecast]")
+    page.fill("#h", "24")
+    page.click("#run")
+    page.wait_for_selector("body[data-result='forecast']", timeout=120_000)
+    chart = page.locator("#chart")
+    assert chart.get_attribute("data-points") == "400"
+    assert chart.get_attribute("data-forecast") == "24"
+    assert "24 steps ahead" in page.locator("#result-summary").inner_text()
+    assert watched.errors == [] and watched.only_from(server) == []
+
+
 def test_status_page_and_api_docs_render_offline(server: str, watched: Watched) -> None:
     """The status page shows buffer, workers and settings; /schema renders Swagger UI locally."""
     page = watched.page
