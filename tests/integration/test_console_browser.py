@@ -113,6 +113,51 @@ def test_series_page_draws_band_flags_and_forecast(
     assert watched.errors == [] and watched.only_from(server) == []
 
 
+INCIDENT = {
+    "start": "2024-01-10T00:40:00Z",
+    "end": "2024-01-10T01:00:00Z",
+    "peak_score": 0.97,
+    "peak_severity": 2.5,
+    "direction": "up",
+    "points": 3,
+    "open": True,
+}
+
+
+def _with_newer_fields(route: Any) -> None:
+    """Answer as a server with incidents and learning state would: the real body, plus them."""
+    url = route.request.url
+    resp = route.fetch()
+    body = resp.json()
+    if "/anomalies" in url:
+        body = {"series_id": body["series_id"], "incidents": [INCIDENT]}
+    else:
+        body.update(learning=False, points_needed=0, sensitivity=0.5, threshold=0.9)
+    route.fulfill(response=resp, json=body)
+
+
+def test_console_uses_incidents_and_learning_fields_when_the_api_has_them(
+    server: str, watched: Watched
+) -> None:
+    """Given `incidents` and `learning` in answers, the list and series page show them."""
+    page = watched.page
+    page.route("**/v1/series/web.requests/anomalies*", _with_newer_fields)
+    page.route("**/v1/series/web.requests", _with_newer_fields)
+    page.goto(f"{server}/")
+    page.wait_for_selector("body[data-loaded='1']", timeout=60_000)
+    row = page.locator("#series-table tr[data-id='web.requests']")
+    assert row.locator("td").nth(6).inner_text() == "1"
+    assert row.locator("td").nth(6).get_attribute("title") == "open incidents"
+    page.goto(f"{server}/console/series?id=web.requests")
+    page.wait_for_selector("body[data-loaded='1']", timeout=120_000)
+    facts = page.locator("#facts").inner_text()
+    assert "score threshold" in facts and "0.9" in facts and "detecting" in facts
+    incidents = page.locator("#incidents tbody tr")
+    assert incidents.count() == 1
+    assert "open" in incidents.first.inner_text() and "▲ up" in incidents.first.inner_text()
+    assert watched.errors == []
+
+
 def test_a_series_too_short_for_a_model_says_it_is_learning(server: str, watched: Watched) -> None:
     """A 5-point series draws its values and says how many more points a band needs."""
     page = watched.page
