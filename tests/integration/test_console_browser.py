@@ -4,6 +4,7 @@ live ``tsad serve``. Pages load only from tsad itself (no CDN) and log no errors
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -93,7 +94,11 @@ def test_list_shows_posted_series_searchable_and_sortable(server: str, watched: 
 def test_series_page_draws_band_flags_and_forecast(
     server: str, watched: Watched, tmp_path: Path
 ) -> None:
-    """A series page draws values with a band and flagged points, then a forecast overlay."""
+    """A series page draws values, band, flags and the stored band; then a forecast overlay."""
+    deadline = time.monotonic() + 120
+    while httpx.get(f"{server}/v1/series/web.requests", timeout=10).json()["band"] is None:
+        assert time.monotonic() < deadline, "no band was fitted for web.requests"
+        time.sleep(0.5)
     page = watched.page
     page.goto(f"{server}/console/series?id=web.requests")
     page.wait_for_selector("body[data-loaded='1']", timeout=120_000)
@@ -103,7 +108,8 @@ def test_series_page_draws_band_flags_and_forecast(
     assert int(chart.get_attribute("data-flagged") or 0) >= 1
     assert page.locator("#chart canvas").count() >= 1
     legend = page.locator("#chart .u-legend").inner_text()
-    assert "band 99% hi" in legend and "flagged" in legend
+    assert "band 99% hi" in legend and "flagged" in legend and "stored band" in legend
+    assert int(chart.get_attribute("data-forecast") or 0) > 0  # the stored band, ahead
     page.screenshot(path=str(tmp_path / "series.png"), full_page=True)
     assert (tmp_path / "series.png").stat().st_size > 20_000
     page.fill("#h", "36")

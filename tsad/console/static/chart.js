@@ -28,7 +28,7 @@
 
   /**
    * history: {ts: [s], value: [], expected?: [], lo?: [], hi?: [], flagged?: [bool]}
-   * forecast: {ts: [s], mean: [], bands: [{level, lo: [], hi: []}]} or null
+   * forecast: {ts: [s], mean: [], bands: [{level, lo: [], hi: []}], label?} or null
    * incidents: [{start: s, end: s}]
    */
   function draw(el, { history, forecast = null, incidents = [], label = "value", level = null }) {
@@ -58,7 +58,7 @@
     }
     if (forecast) {
       data.push(pad(forecast.mean, n, 0));
-      series.push({ label: "forecast", stroke: "#2e7d32", width: 1.5 });
+      series.push({ label: forecast.label || "forecast", stroke: "#2e7d32", width: 1.5 });
       forecast.bands.forEach((b, i) => {
         data.push(pad(b.hi, n, 0), pad(b.lo, n, 0));
         series.push({ label: `hi-${b.level}`, stroke: "rgba(46,125,50,0.4)", width: 0.5 },

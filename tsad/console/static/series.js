@@ -10,6 +10,7 @@
   let incidents = [];
   let plot = null;
   let level = null;
+  let stored = null; // the band arriving points will be scored against, drawn ahead of the data
 
   function facts(detail, status) {
     const items = [
@@ -53,7 +54,17 @@
     });
   }
 
-  function draw(forecast = null) {
+  function storedBand(band) {
+    if (!band || !band.points.length) return null;
+    const p = band.points;
+    return { label: `stored band (${band.model_used})`, ts: p.map((r) => secs(r.timestamp)),
+      mean: p.map((r) => r.mean), bands: [{ level: band.level, lo: p.map((r) => r.lo), hi: p.map((r) => r.hi) }] };
+  }
+
+  let overlay = null; // a forecast the user asked for replaces the stored band
+
+  function draw() {
+    const forecast = overlay || stored;
     const shading = incidents.map((i) => ({ start: secs(i.start), end: secs(i.end) }));
     plot = window.tsadChart.draw(document.getElementById("chart"),
       { history, forecast, incidents: shading, label: id, level });
@@ -85,12 +96,13 @@
       const levels = document.getElementById("levels").value.split(",").map((s) => Number(s.trim())).filter(Boolean);
       const out = await api("/v1/forecast", { method: "POST", body: { series_id: id, h, levels } });
       const rows = out.forecast;
-      draw({
+      overlay = {
         ts: rows.map((r) => secs(r.timestamp)),
         mean: rows.map((r) => r.mean),
         bands: levels.slice().sort((a, b) => a - b).map((l) => ({
           level: l, lo: rows.map((r) => r[`lo-${l}`]), hi: rows.map((r) => r[`hi-${l}`]) })),
-      });
+      };
+      draw();
       document.getElementById("chart-note").textContent =
         `forecast: ${rows.length} steps, model ${out.model_used}${out.degraded ? " (degraded)" : ""}`;
       showError(null);
@@ -112,6 +124,7 @@
       level = status ? status.settings.detect_level : null;
       document.getElementById("level").value = level ?? 99;
       facts(detail, status);
+      stored = storedBand(detail.band);
       const values = { ts: points.points.map((p) => secs(p.timestamp)), value: points.points.map((p) => p.value) };
       const stepS = values.ts.length > 1 ? (values.ts[values.ts.length - 1] - values.ts[0]) / (values.ts.length - 1) : 60;
       incidents = Array.isArray(anomalies.incidents)
