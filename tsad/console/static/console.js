@@ -21,7 +21,12 @@
     dialog.querySelector(".reason").textContent = reason || "";
     const input = dialog.querySelector("input");
     input.value = "";
-    asking = new Promise((resolve) => {
+    asking = new Promise((resolve, reject) => {
+      // Escape closes the dialog: the request fails with the server's own reason
+      dialog.oncancel = () => {
+        asking = null;
+        reject(new ApiError(401, { detail: reason || "this needs an API key" }));
+      };
       dialog.querySelector("form").onsubmit = (event) => {
         event.preventDefault();
         sessionStorage.setItem(KEY, input.value.trim());
