@@ -97,8 +97,12 @@ def load_settings() -> Settings:
 def describe_buffer(settings: Settings) -> str:
     """Which buffer a process uses, with any password in the Redis URL masked."""
     url = settings.buffer.redis_url
+    if not url and settings.buffer.backend == "embedded":
+        from tsad.buffer.embedded_disk import data_dir
+
+        return f"embedded (SQLite in {data_dir(settings.buffer)}; TSAD_DATA_DIR)"
     if not url:
-        return "memory (in-process; set TSAD_REDIS_URL to use Redis)"
+        return "memory (in-process, lost on restart; TSAD_BUFFER=embedded keeps it)"
     parts = urlsplit(url)
     if parts.password:
         host = parts.hostname or ""
@@ -125,7 +129,7 @@ def serve(
         None, min=1, help="Answer 503 beyond this many open connections (slow clients)."
     ),
 ) -> None:
-    """Run the HTTP API (uvicorn); TSAD_REDIS_URL set → Redis buffer, else in-process."""
+    """Run the HTTP API (uvicorn) on the embedded store (TSAD_DATA_DIR) or Redis."""
     settings = load_settings()
     with friendly_errors():
         import uvicorn

@@ -42,6 +42,7 @@ import msgspec
 import numpy as np
 from redis import exceptions as rexc
 
+from tsad.buffer.codec import encoder as _encoder
 from tsad.buffer.redis_client import ColdStartGate, RedisClient, connect, is_cluster
 from tsad.buffer.redis_scripts import (
     ANOMALIES_LUA,
@@ -72,18 +73,6 @@ def translate(exc: Exception, what: str) -> BackendError:
     if isinstance(exc, rexc.ReadOnlyError) or message.startswith(_UNAVAILABLE_REPLIES):
         return BufferUnavailable(f"Redis cannot serve {what}: {message}")
     return BackendError(f"Redis failed ({what}): {message}")
-
-
-def _json_default(obj: Any) -> Any:
-    """State may carry numpy arrays/scalars: store them as plain JSON."""
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    raise NotImplementedError(f"cannot store {type(obj).__name__} in series state")
-
-
-_encoder = msgspec.json.Encoder(enc_hook=_json_default)
 
 
 def _key(series_id: str, kind: str) -> str:
