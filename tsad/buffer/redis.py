@@ -58,11 +58,40 @@ from tsad.series import FloatArray, IntArray, Series, clean
 from tsad.settings import BufferSettings
 from tsad.types import AppendResult, SeriesInfo
 
-__all__ = ["POINT", "RedisBuffer", "connect", "translate"]
+__all__ = ["POINT", "REDIS_ERRORS", "RedisBuffer", "connect", "translate"]
 
 POINT = np.dtype([("ts", ">i8"), ("y", ">f8")])
 # Errors that mean "Redis is not there or not writable right now": retry later (503).
-_UNAVAILABLE_REPLIES = ("OOM", "MISCONF", "LOADING", "READONLY", "TRYAGAIN", "MASTERDOWN")
+_UNAVAILABLE_REPLIES = (
+    "OOM",
+    "MISCONF",
+    "LOADING",
+    "READONLY",
+    "TRYAGAIN",
+    "MASTERDOWN",
+    "CLUSTERDOWN",
+    "MOVED",
+    "ASK",
+)
+# A cluster that is not formed, partly down or resharding: redis-py's cluster errors
+# (RedisClusterException is not a RedisError: no reachable node, slots not covered,
+# redirections exhausted). Retrying later helps with every one of them.
+_UNAVAILABLE_TYPES = (
+    rexc.ConnectionError,
+    rexc.TimeoutError,
+    OSError,
+    rexc.ReadOnlyError,
+    rexc.RedisClusterException,
+    rexc.ClusterError,
+    rexc.ClusterDownError,
+    rexc.TryAgainError,
+    rexc.MasterDownError,
+    rexc.BusyLoadingError,
+    rexc.AskError,
+    rexc.MovedError,
+)
+#: everything a redis-py call may raise (what the buffer and queue guards catch)
+REDIS_ERRORS = (rexc.RedisError, rexc.RedisClusterException, OSError)
 
 
 def translate(exc: Exception, what: str) -> BackendError:
@@ -70,7 +99,7 @@ def translate(exc: Exception, what: str) -> BackendError:
     if isinstance(exc, (rexc.ConnectionError, rexc.TimeoutError, OSError)):
         return BufferUnavailable(f"Redis is unreachable ({what}): {exc}")
     message = str(exc)
-    if isinstance(exc, rexc.ReadOnlyError) or message.startswith(_UNAVAILABLE_REPLIES):
+    if isinstance(exc, _UNAVAILABLE_TYPES) or message.startswith(_UNAVAILABLE_REPLIES):
         return BufferUnavailable(f"Redis cannot serve {what}: {message}")
     return BackendError(f"Redis failed ({what}): {message}")
 
@@ -118,7 +147,7 @@ class RedisBuffer:
         try:
             await self._gate.wait()
             yield
-        except (rexc.RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             if isinstance(exc, rexc.ResponseError) and TOO_MANY in str(exc):
                 raise TooLarge(
                     f"the buffer holds its maximum of {self.settings.max_series} series; "
