@@ -81,7 +81,7 @@ def _new_series(conn: sqlite3.Connection, no: int, name: str | None) -> None:
 
 def _write_state(no: int, name: str | None, raw: bytes, conn: sqlite3.Connection) -> None:
     _new_series(conn, no, name)
-    conn.execute("UPDATE series SET state = ? WHERE no = ?", (raw, no))
+    conn.execute("INSERT OR REPLACE INTO states (no, data) VALUES (?, ?)", (no, raw))
 
 
 def _write_anomalies(
@@ -108,7 +108,7 @@ def _read_anomalies(no: int, start: int, end: int, conn: sqlite3.Connection) -> 
 
 
 def _delete(no: int, conn: sqlite3.Connection) -> None:
-    for table in ("chunks", "head", "anomalies", "series"):
+    for table in ("chunks", "head", "anomalies", "states", "series"):
         conn.execute(f"DELETE FROM {table} WHERE no = ?", (no,))
 
 

@@ -4,7 +4,8 @@ SQLite's own: opening a database replays or discards its WAL).
 
 Tables (``no`` is a small integer per series, so rows do not repeat its name)::
 
-    series    (no, name, state JSON, floor)  floor: oldest timestamp still kept
+    series    (no, name, floor)              floor: oldest timestamp still kept
+    states    (no, data JSON)                apart, so moving the floor never rewrites it
     chunks    (no, first, last, data)        non-overlapping sorted runs (tsad.buffer.chunks)
     head      (no, seq, data)                small or out-of-order batches since the last
                                              compaction, replayed over the chunks in seq order
@@ -30,7 +31,8 @@ from tsad.settings import BufferSettings
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS series (
-  no INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, state BLOB, floor INTEGER);
+  no INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, floor INTEGER);
+CREATE TABLE IF NOT EXISTS states (no INTEGER PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS chunks (
   no INTEGER NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL, data BLOB NOT NULL,
   PRIMARY KEY (no, first));
@@ -107,11 +109,11 @@ def load(conn: sqlite3.Connection, settings: BufferSettings) -> View:
     mem = MemoryBuffer(settings)
     disks: dict[str, DiskSeries] = {}
     names: dict[int, str] = {}
-    for no, name, state, floor in conn.execute("SELECT no, name, state, floor FROM series"):
+    for no, name, floor in conn.execute("SELECT no, name, floor FROM series"):
         names[no] = name
         disks[name] = DiskSeries(no=no, floor=floor)
-        if state is not None:
-            mem.adopt_state(name, decode_dict(state))
+    for no, state in conn.execute("SELECT no, data FROM states"):
+        mem.adopt_state(names[no], decode_dict(state))
     runs: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
     for no, first, last, data in conn.execute(
         "SELECT no, first, last, data FROM chunks ORDER BY no, first"
