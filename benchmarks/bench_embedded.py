@@ -2,7 +2,8 @@
 
 1. In-process ingest: ``TsadService.ingest`` (the hot path: append, score against a
    stored band, record anomalies) in 1,000-point batches, memory vs embedded; and
-   ``Buffer.append`` alone. Then 50 series appending concurrently (group commit).
+   ``Buffer.append`` alone; best of ``--rounds`` interleaved rounds (the machine is
+   shared). Then 50 series calling ``Buffer.append`` concurrently (group commit).
 2. Event-loop lag while the embedded store ingests flat out (a 1 ms ticker's worst gap).
 3. Bytes per point on disk (database + WAL after close), regular 1-minute series in
    1,000-point batches, and the same points posted one at a time (head log folded).
@@ -72,7 +73,7 @@ async def concurrent_rate(backend: str, series: int, batches: int, batch: int) -
         async def feed(s: int) -> None:
             for b in range(batches):
                 ts = T0 + (b * batch + np.arange(batch, dtype=np.int64)) * 60_000
-                await service.ingest(f"c{s}", ts, np.sin(ts / 1e7))
+                await service.buffer.append(f"c{s}", ts, np.sin(ts / 1e7))
 
         started = time.perf_counter()
         await asyncio.gather(*(feed(s) for s in range(series)))
@@ -192,13 +193,16 @@ def crash(points_goal: int) -> None:
         )
 
 
-async def in_process(total: int) -> None:
+async def in_process(total: int, rounds: int) -> None:
     print("## in-process, 1,000-point batches, one series")
     print("| store | TsadService.ingest points/s | Buffer.append points/s |")
     print("|---|---:|---:|")
-    got = {}
-    for backend in ("memory", "embedded"):
-        got[backend] = await ingest_rate(backend, total, 1000)
+    got = {"memory": (0.0, 0.0), "embedded": (0.0, 0.0)}
+    for _ in range(rounds):
+        for backend in got:
+            rate = await ingest_rate(backend, total, 1000)
+            got[backend] = (max(got[backend][0], rate[0]), max(got[backend][1], rate[1]))
+    for backend in got:
         print(f"| {backend} | {got[backend][0]:,.0f} | {got[backend][1]:,.0f} |")
     ratio = got["embedded"][0] / got["memory"][0], got["embedded"][1] / got["memory"][1]
     print(f"| **ratio embedded / memory** | **{ratio[0]:.2f}** | {ratio[1]:.2f} |")
@@ -226,11 +230,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=1_000_000)
     parser.add_argument("--crash-points", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", choices=("inproc", "crash"))
     args = parser.parse_args()
     print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores\n")
     if args.only in (None, "inproc"):
-        asyncio.run(in_process(args.points))
+        asyncio.run(in_process(args.points, args.rounds))
     if args.only in (None, "crash"):
         crash(args.crash_points)
 
