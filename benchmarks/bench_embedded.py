@@ -7,7 +7,9 @@
 2. Event-loop lag while the embedded store ingests flat out (a 1 ms ticker's worst gap).
 3. Bytes per point on disk (database + WAL after close), regular 1-minute series in
    1,000-point batches, and the same points posted one at a time (head log folded).
-4. ``kill -9`` of a live ``tsad serve`` while 8 client threads post 100-point batches
+4. The layout, chosen by measurement: rows (series, ts, value) WITHOUT ROWID against
+   chunk blobs, SQLite alone, same points.
+5. ``kill -9`` of a live ``tsad serve`` while 8 client threads post 100-point batches
    (some re-sending recent timestamps with new values): acknowledged points lost after
    a restart on the same data dir, and the restart's time to ``/ready`` (recovery).
 
@@ -124,6 +126,56 @@ async def bytes_per_point(n_series: int, points: int, batch: int) -> float:
     return size / (n_series * points)
 
 
+def layout_choice(n_series: int = 100, points: int = 10_000, batch: int = 1000) -> None:
+    """The stored layout against the simple alternative, SQLite alone, one transaction
+    per batch: rows (series, ts, value) in a WITHOUT ROWID table vs one blob per batch."""
+    import sqlite3
+
+    from tsad.buffer.chunks import encode
+
+    rng = np.random.default_rng(2)
+    print("\n## layout: rows vs chunk blobs (SQLite WAL, synchronous=NORMAL, same points)")
+    print("| layout | points/s | bytes/point on disk |")
+    print("|---|---:|---:|")
+    for layout in ("rows (no, ts, y) WITHOUT ROWID", "chunk blobs (tsad.buffer.chunks)"):
+        with tempfile.TemporaryDirectory() as data:
+            conn = sqlite3.connect(f"{data}/t.db", isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            rows = layout.startswith("rows")
+            if rows:
+                conn.execute(
+                    "CREATE TABLE p (no INTEGER, ts INTEGER, y REAL, PRIMARY KEY (no, ts))"
+                    " WITHOUT ROWID"
+                )
+            else:
+                conn.execute(
+                    "CREATE TABLE c (no INTEGER, first INTEGER, last INTEGER, data BLOB,"
+                    " PRIMARY KEY (no, first))"
+                )
+            started = time.perf_counter()
+            for b in range(points // batch):
+                for s in range(n_series):
+                    ts = T0 + (b * batch + np.arange(batch, dtype=np.int64)) * 60_000
+                    y = rng.normal(100, 5, batch).round(2)
+                    conn.execute("BEGIN")
+                    if rows:
+                        conn.executemany(
+                            "INSERT OR REPLACE INTO p VALUES (?, ?, ?)",
+                            zip([s] * batch, ts.tolist(), y.tolist(), strict=True),
+                        )
+                    else:
+                        conn.execute(
+                            "INSERT INTO c VALUES (?, ?, ?, ?)",
+                            (s, int(ts[0]), int(ts[-1]), encode(ts, y)),
+                        )
+                    conn.execute("COMMIT")
+            rate = n_series * points / (time.perf_counter() - started)
+            conn.close()
+            size = sum(f.stat().st_size for f in Path(data).glob("t.db*"))
+        print(f"| {layout} | {rate:,.0f} | {size / (n_series * points):.1f} |")
+
+
 # --------------------------------------------------------------------------- kill -9
 
 
@@ -231,11 +283,13 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=1_000_000)
     parser.add_argument("--crash-points", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--only", choices=("inproc", "crash"))
+    parser.add_argument("--only", choices=("inproc", "layout", "crash"))
     args = parser.parse_args()
     print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores\n")
     if args.only in (None, "inproc"):
         asyncio.run(in_process(args.points, args.rounds))
+    if args.only in (None, "layout"):
+        layout_choice()
     if args.only in (None, "crash"):
         crash(args.crash_points)
 

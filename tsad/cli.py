@@ -114,6 +114,18 @@ def describe_buffer(settings: Settings) -> str:
 # --------------------------------------------------------------------------- serve, worker
 
 
+def _check_data_dir(settings: Settings) -> None:
+    """Fail with one line before binding if the embedded store's directory cannot be
+    used (another tsad holds it, no permission), instead of a start-up traceback."""
+    if settings.buffer.backend != "embedded" or settings.buffer.redis_url:
+        return
+    import os
+
+    from tsad.buffer.embedded_disk import data_dir, lock_dir
+
+    os.close(lock_dir(data_dir(settings.buffer)))
+
+
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to bind."),
@@ -136,6 +148,7 @@ def serve(
 
         from tsad.api.app import create_app
 
+        _check_data_dir(settings)
         application = create_app(settings)
     shown = f"[{host}]" if ":" in host else host
     print(f"tsad {__version__} on http://{shown}:{port} · buffer: {describe_buffer(settings)}")

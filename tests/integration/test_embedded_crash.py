@@ -11,7 +11,9 @@ from pathlib import Path
 
 import httpx
 
+from tests.integration.cli_helpers import assert_one_line_error, clean_env, run_tsad
 from tests.integration.serve_process import ServeProcess, epoch_ms
+from tests.redis_server import free_port
 
 T0 = 1_700_000_000
 WORKERS = 4
@@ -75,3 +77,15 @@ def test_kill_9_under_load_loses_no_acknowledged_point(tmp_path: Path) -> None:
                 assert lost == {}, f"crash{worker}: {len(lost)} of {len(acked[worker])} lost"
     finally:
         again.stop()
+
+
+def test_a_second_serve_on_the_same_data_dir_exits_2_with_one_line(tmp_path: Path) -> None:
+    """`tsad serve` on a data dir another live `tsad serve` holds stops before binding."""
+    env = {"TSAD_DATA_DIR": str(tmp_path / "data"), "TSAD_RUNNER": "thread"}
+    server = ServeProcess(tmp_path / "serve.log", **env)
+    try:
+        proc = run_tsad("serve", "--port", str(free_port()), env=clean_env(**env))
+    finally:
+        server.stop()
+    assert_one_line_error(proc, "is in use by another tsad process")
+    assert proc.returncode == 2
