@@ -191,7 +191,7 @@ class TsadService:
         band = self._band(series_id, state)
         order = np.argsort(ts, kind="stable")
         sens = self._sensitivity(state)
-        scorer = state.get("scorer")
+        scorer = await self.buffer.get_scorer(series_id) if band is not None else None
         flagged, due = score_arrivals(
             band,
             ts[order],
@@ -203,9 +203,7 @@ class TsadService:
             scored = unscored(ts[order], y[order])
         else:
             scored = flagged.scored
-            # re-read: a refit may have stored a new band while this request waited
-            fresh = await self.buffer.get_state(series_id) or {}
-            await self.buffer.put_state(series_id, {**fresh, "scorer": flagged.state.to_state()})
+            await self.buffer.put_scorer(series_id, flagged.state.to_state())
         if scored.is_anomaly.any():
             await self.buffer.add_anomalies(series_id, anomaly_records(scored))
         scheduled = await self.scheduler.schedule(series_id) if due else False
@@ -223,6 +221,12 @@ class TsadService:
             except Exception:  # a listener (alerts, metrics) must never fail an ingest
                 log.exception("ingest listener %r failed", listener)
         return ingested
+
+    async def _needs_priming(self, series_id: str) -> bool:
+        """No scorer yet, or one still in its warm-up (e.g. a restart lost it, or points
+        arrived before the first band): the refit primes it from the history."""
+        raw = await self.buffer.get_scorer(series_id)
+        return raw is None or not ScorerState.from_state(raw).warm
 
     def _sensitivity(self, state: dict[str, Any]) -> float:
         stored = state.get("meta", {}).get("sensitivity")
@@ -272,7 +276,7 @@ class TsadService:
                 meta.get("step_ms"),
                 None,
                 models.detect_level,
-                "scorer" not in state,
+                await self._needs_priming(series_id),
                 timeout=self.settings.api.request_deadline_s,
             )
         except NotEnoughPoints:
@@ -293,10 +297,9 @@ class TsadService:
             step_ms=stored.step_ms,
             fitted_at=stored.fitted_at,
         )
-        fresh = {**state, "band": stored.to_state(), "meta": meta}
-        if report.scorer is not None and "scorer" not in state:
-            fresh["scorer"] = report.scorer
-        await self.buffer.put_state(series_id, fresh)
+        await self.buffer.put_state(series_id, {**state, "band": stored.to_state(), "meta": meta})
+        if report.scorer is not None and await self._needs_priming(series_id):
+            await self.buffer.put_scorer(series_id, report.scorer)
         # a model with a global fit (neural, ensemble) asked for: keep that fit fresh;
         # also after a fallback, which may be the ensemble waiting for its first one
         asked = self.registry.resolve(meta.get("model"))
@@ -497,7 +500,7 @@ class TsadService:
         state = await self.buffer.get_state(series_id) or {}
         band = self._band(series_id, state)
         sens = self._sensitivity(state)
-        raw = state.get("scorer")
+        raw = await self.buffer.get_scorer(series_id)
         step = band.step_ms if band is not None else state.get("meta", {}).get("step_ms")
         season = season_length(int(step)) if step else 1
         need = warmup_points(season)
