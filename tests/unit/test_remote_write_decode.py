@@ -130,3 +130,21 @@ def test_body_that_inflates_past_the_limit_is_too_large() -> None:
     body = snappy_body(write_request([({"__name__": "m"}, [(i, 1.0) for i in range(1000)])]))
     with pytest.raises(TooLarge):
         decode_write(body, [], 100)
+
+
+def test_mixed_request_counts_each_sample_once() -> None:
+    """Samples of filtered series count as filtered (even stale ones); kept series keep
+    their good samples in order around skipped ones."""
+    body = snappy_body(
+        write_request(
+            [
+                ({"__name__": "drop"}, [(1, STALE_NAN), (2, 1.0)]),
+                ({"__name__": "keep", "a": "1"}, [(1, 1.0), (2, math.nan), (3, 3.0)]),
+                ({"__name__": "keep", "a": "2"}, [(1, 5.0)]),
+            ]
+        )
+    )
+    out = decode_write(body, parse_selectors("keep"), LIMIT)
+    assert {k: v for k, v in out.skipped.items() if v} == {"filtered": 2, "nan": 1}
+    by_id = {s.series_id: s.y.tolist() for s in out.series}
+    assert by_id == {"keep,a=1": [1.0, 3.0], "keep,a=2": [5.0]}

@@ -17,9 +17,9 @@ from litestar import Request, Router, post
 
 from tsad.api.metrics import Metrics
 from tsad.errors import TooLarge, UnsupportedMediaType
-from tsad.integrations.remote_write.decode import decode_write
+from tsad.integrations.remote_write.decode import SeriesIds, decode_write
 from tsad.integrations.remote_write.metrics import RemoteWriteMetrics
-from tsad.integrations.remote_write.select import Selector, parse_selectors
+from tsad.integrations.remote_write.select import parse_selectors
 from tsad.integrations.remote_write.store import KnownSeries, store_write
 from tsad.service import TsadService
 
@@ -45,7 +45,7 @@ class _Receiver:
 
     def __init__(self, service: TsadService, metrics: Metrics) -> None:
         cfg = service.settings.remote_write
-        self.selectors: list[Selector] = parse_selectors(cfg.match)
+        self.ids = SeriesIds(parse_selectors(cfg.match))
         self.max_new_series = cfg.max_new_series
         self.known = KnownSeries(service.settings.buffer.max_series)
         self.metrics = RemoteWriteMetrics(metrics.registry)
@@ -82,7 +82,7 @@ async def remote_write(
     receiver = _receiver(request, service, metrics)
     _check_headers(request)
     limits = service.settings.api
-    decoded = decode_write(await request.body(), receiver.selectors, limits.max_body_bytes)
+    decoded = decode_write(await request.body(), receiver.ids, limits.max_body_bytes)
     total = sum(len(s.ts) for s in decoded.series)
     if total > limits.max_points_per_request:
         raise TooLarge(

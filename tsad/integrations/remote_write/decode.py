@@ -112,55 +112,102 @@ def series_id_for(name: str, labels: Sequence[tuple[str, str]]) -> str:
     return f"{sid[: MAX_ID - HASH_HEX - 1]}-{digest}"
 
 
-def decode_write(body: bytes, selectors: Sequence[Selector], max_bytes: int) -> DecodedWrite:
+class SeriesIds:
+    """Label set → series id (or why it is skipped), remembered between requests:
+    Prometheus sends the same series every scrape. Bounded: emptied when full."""
+
+    def __init__(self, selectors: Sequence[Selector] = (), size: int = 200_000) -> None:
+        self.selectors = list(selectors)
+        self.size = size
+        self._ids: dict[tuple[tuple[str, str], ...], str] = {}
+
+    def get(self, key: tuple[tuple[str, str], ...]) -> str:
+        """The series id, or ``NO_NAME`` / ``FILTERED``."""
+        sid = self._ids.get(key)
+        if sid is None:
+            labels = dict(key)
+            name = labels.pop("__name__", "")
+            if not name:
+                sid = NO_NAME
+            elif not keeps(self.selectors, {**labels, "__name__": name}):
+                sid = FILTERED
+            else:
+                sid = series_id_for(name, list(labels.items()))
+            if len(self._ids) >= self.size:
+                self._ids.clear()
+            self._ids[key] = sid
+        return sid
+
+
+# not valid series ids, so they cannot collide with one
+NO_NAME, FILTERED = "/no_name", "/filtered"
+
+
+def decode_write(
+    body: bytes, selectors: Sequence[Selector] | SeriesIds, max_bytes: int
+) -> DecodedWrite:
     """Decode a remote-write body into series to append (see the module doc)."""
     request = parse_write_request(decompress(body, max_bytes))
+    ids = selectors if isinstance(selectors, SeriesIds) else SeriesIds(selectors)
     out = DecodedWrite(series=[])
+    all_series = request.timeseries
+    counts = [len(series.samples) for series in all_series]
+    out.histograms = sum(len(series.histograms) for series in all_series)
+    total = sum(counts)
+    out.samples = total
+    # every sample of the request at once: per-series numpy calls cost more than the
+    # samples when a request is one scrape (one sample per series)
+    y = np.fromiter((p.value for series in all_series for p in series.samples), np.float64, total)
+    ts = np.fromiter(
+        (p.timestamp for series in all_series for p in series.samples), np.int64, total
+    )
+    sids = [
+        ids.get(tuple((label.name, label.value) for label in series.labels)) if n else NO_NAME
+        for series, n in zip(all_series, counts, strict=True)
+    ]
+    kept = np.fromiter((sid[0] != "/" for sid in sids), bool, len(sids))
+    for sid, n in zip(sids, counts, strict=True):
+        if n and sid in (NO_NAME, FILTERED):
+            out.skip("no_name" if sid == NO_NAME else "filtered", n)
+    usable, clean = _usable(out, ts, y, np.repeat(kept, counts))
     by_id: dict[str, SeriesSamples] = {}
-    for series in request.timeseries:
-        out.histograms += len(series.histograms)
-        n = len(series.samples)
-        if n == 0:
+    at = 0
+    for sid, n in zip(sids, counts, strict=True):
+        lo, at = at, at + n
+        if sid[0] == "/":
             continue
-        out.samples += n
-        labels = {label.name: label.value for label in series.labels}
-        if not labels.get("__name__"):
-            out.skip("no_name", n)
-            continue
-        if not keeps(selectors, labels):
-            out.skip("filtered", n)
-            continue
-        name = labels.pop("__name__")
-        samples = series.samples
-        y = np.fromiter((s.value for s in samples), np.float64, n)
-        ts = np.fromiter((s.timestamp for s in samples), np.int64, n)
-        keep = _usable(out, ts, y)
-        if not keep.all():
-            ts, y = ts[keep], y[keep]
-            if ts.shape[0] == 0:
+        if clean:
+            sts, sy = ts[lo:at], y[lo:at]
+        else:
+            mask = usable[lo:at]
+            sts, sy = ts[lo:at][mask], y[lo:at][mask]
+            if sts.shape[0] == 0:
                 continue
-        sid = series_id_for(name, list(labels.items()))
         known = by_id.get(sid)
         if known is None:
-            by_id[sid] = SeriesSamples(sid, ts, y)
+            by_id[sid] = SeriesSamples(sid, sts, sy)
         else:
-            known.ts = np.concatenate([known.ts, ts])
-            known.y = np.concatenate([known.y, y])
+            known.ts = np.concatenate([known.ts, sts])
+            known.y = np.concatenate([known.y, sy])
     out.series = list(by_id.values())
     return out
 
 
-def _usable(out: DecodedWrite, ts: IntArray, y: FloatArray) -> np.ndarray:
-    """Mask of samples to store; the others are counted by reason."""
+def _usable(
+    out: DecodedWrite, ts: IntArray, y: FloatArray, kept: np.ndarray
+) -> tuple[np.ndarray, bool]:
+    """Mask of samples to store (of the kept series), and whether that is every sample
+    of the kept series; the others are counted by reason."""
     finite = np.isfinite(y)
     in_range = (ts >= _MIN_MS) & (ts <= _MAX_MS)
-    if finite.all() and in_range.all():
-        return finite
+    good: np.ndarray = kept & finite & in_range
+    if bool((good == kept).all()):
+        return good, True
+    y, finite, in_range = y[kept], finite[kept], in_range[kept]
     nan = np.isnan(y)
     stale = nan & (y.view(np.uint64) == STALE_NAN_BITS)
     out.skip("stale", int(stale.sum()))
     out.skip("nan", int((nan & ~stale).sum()))
     out.skip("infinite", int(np.isinf(y).sum()))
     out.skip("bad_timestamp", int((finite & ~in_range).sum()))
-    mask: np.ndarray = finite & in_range
-    return mask
+    return good, False
