@@ -93,12 +93,13 @@ async def remote_write(
     results, created = await store_write(service, decoded, receiver.known, receiver.max_new_series)
     accepted = sum(r.accepted for r in results)
     duplicates = sum(r.duplicates for r in results)
-    flagged = 0
+    flagged = up = 0
     for result in results:
-        anomalies = result.anomalies
-        up = int(np.count_nonzero(anomalies.direction > 0))
-        metrics.count_ingest(result.accepted, up, len(anomalies) - up)
-        flagged += len(anomalies)
+        flags = result.scored.is_anomaly
+        if flags.any():  # most writes flag nothing: skip the per-series work then
+            flagged += int(np.count_nonzero(flags))
+            up += int(np.count_nonzero(flags & (result.scored.direction > 0)))
+    metrics.count_ingest(accepted, up, flagged - up)
     receiver.metrics.observe(decoded, accepted, duplicates, created)
     return RemoteWriteResponse(
         samples=decoded.samples,

@@ -21,8 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tsad.errors import BackendError, ClientError
-from tsad.integrations.remote_write.decode import SeriesSamples
-from tsad.integrations.streams.formats import decode_message
+from tsad.integrations.streams.formats import MessagePoints, decode_message
 from tsad.integrations.streams.source import Delivery, StreamSource
 from tsad.service import TsadService
 
@@ -93,7 +92,7 @@ async def handle_batch(
     stats: ConsumeStats,
 ) -> None:
     """Store the points of ``batch``, then ack it; dead-letter what cannot be stored."""
-    by_series: dict[str, list[tuple[int, SeriesSamples]]] = {}
+    by_series: dict[str, list[tuple[int, MessagePoints]]] = {}
     bad: dict[int, str] = {}
     for i, delivery in enumerate(batch):
         try:
@@ -106,8 +105,8 @@ async def handle_batch(
         if all(i in bad for i, _ in parts):
             continue
         parts = [(i, p) for i, p in parts if i not in bad]
-        ts = np.concatenate([p.ts for _, p in parts])
-        y = np.concatenate([p.y for _, p in parts])
+        ts = np.fromiter((t for _, p in parts for t in p.ts), np.int64)
+        y = np.fromiter((v for _, p in parts for v in p.y), np.float64)
         try:
             for start in range(0, ts.shape[0], limit):
                 result = await service.ingest(
@@ -126,6 +125,4 @@ async def handle_batch(
     good = [d for i, d in enumerate(batch) if i not in bad]
     await source.ack(good)
     stats.messages += len(good)
-    stats.points += sum(
-        p.ts.shape[0] for parts in by_series.values() for i, p in parts if i not in bad
-    )
+    stats.points += sum(len(p.ts) for parts in by_series.values() for i, p in parts if i not in bad)

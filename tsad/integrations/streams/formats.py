@@ -18,21 +18,30 @@ dead-lettered whole.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
-import numpy as np
 
-from tsad.api.decode import points_arrays
 from tsad.errors import InvalidInput
-from tsad.integrations.remote_write.decode import SeriesSamples, series_id_for
 from tsad.integrations.streams.influx import parse_lines
-from tsad.series import check_series_id
+from tsad.series import check_series_id, parse_timestamp, parse_value
 
 FORMATS = ("auto", "json", "influx")
 
 
-def decode_message(data: bytes, fmt: str = "auto", precision: str = "ns") -> list[SeriesSamples]:
+class MessagePoints(NamedTuple):
+    """Points of one series in one message: epoch ms and values, checked, in arrival order.
+
+    Plain lists: a message mostly holds a point or a few, and the consumer joins them
+    per series into one array per batch (numpy per message would cost more than the
+    points)."""
+
+    series_id: str
+    ts: list[int]
+    y: list[float]
+
+
+def decode_message(data: bytes, fmt: str = "auto", precision: str = "ns") -> list[MessagePoints]:
     """The points of one message, per series; InvalidInput says why a message is bad."""
     if fmt == "auto":
         fmt = "json" if data.lstrip()[:1] in (b"{", b"[") else "influx"
@@ -42,26 +51,25 @@ def decode_message(data: bytes, fmt: str = "auto", precision: str = "ns") -> lis
         text = data.decode()
     except UnicodeDecodeError as exc:
         raise InvalidInput(f"line protocol must be UTF-8: {exc}") from None
-    by_id: dict[str, tuple[list[int], list[float]]] = {}
-    for point in parse_lines(text, precision):
-        ts, ys = by_id.setdefault(series_id_for(point.name, point.tags), ([], []))
-        ts.append(point.ts_ms)
-        ys.append(point.value)
+    by_id: dict[str, MessagePoints] = {}
+    for sid, stamp, value in parse_lines(text, precision):
+        item = by_id.get(sid)
+        if item is None:
+            item = by_id[sid] = MessagePoints(sid, [], [])
+        item.ts.append(stamp)
+        item.y.append(value)
     if not by_id:
         raise InvalidInput("the message has no numeric field")
-    return [
-        SeriesSamples(sid, np.array(ts, np.int64), np.array(ys, np.float64))
-        for sid, (ts, ys) in by_id.items()
-    ]
+    return list(by_id.values())
 
 
-def _json(data: bytes) -> list[SeriesSamples]:
+def _json(data: bytes) -> list[MessagePoints]:
     try:
         doc = msgspec.json.decode(data)
     except msgspec.DecodeError as exc:
         raise InvalidInput(f"the message is not valid JSON: {exc}") from None
     items: list[Any] = doc if isinstance(doc, list) else [doc]
-    out: list[SeriesSamples] = []
+    out: list[MessagePoints] = []
     for item in items:
         if isinstance(item, dict) and isinstance(item.get("series"), list):
             out += [_series(s) for s in item["series"]]
@@ -72,7 +80,7 @@ def _json(data: bytes) -> list[SeriesSamples]:
     return out
 
 
-def _series(item: Any) -> SeriesSamples:
+def _series(item: Any) -> MessagePoints:
     if not isinstance(item, dict) or not isinstance(item.get("series_id"), str):
         raise InvalidInput("each JSON message needs a string 'series_id'")
     sid = check_series_id(item["series_id"])
@@ -84,8 +92,19 @@ def _series(item: Any) -> SeriesSamples:
         points = [[item.get("timestamp", time.time()), item["value"]]]
     else:
         raise InvalidInput(f"series {sid!r}: give 'points' or 'value'")
+    out = MessagePoints(sid, [], [])
     try:
-        ts, y = points_arrays(points)
+        for i, point in enumerate(points):
+            if isinstance(point, list) and len(point) == 2:
+                t, v = point
+            elif isinstance(point, dict) and "timestamp" in point and "value" in point:
+                t, v = point["timestamp"], point["value"]
+            else:
+                raise InvalidInput(
+                    f"point {i}: expected [timestamp, value] or {{timestamp, value}}"
+                )
+            out.ts.append(parse_timestamp(t, i))
+            out.y.append(parse_value(v, i))
     except InvalidInput as exc:
         raise InvalidInput(f"series {sid!r}: {exc.detail}") from None
-    return SeriesSamples(sid, ts, y)
+    return out
