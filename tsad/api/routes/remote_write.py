@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 import numpy as np
 from litestar import Request, Router, post
+from litestar.openapi.spec import Operation
 
 from tsad.api.metrics import Metrics
 from tsad.errors import TooLarge, UnsupportedMediaType
@@ -38,6 +39,20 @@ class RemoteWriteResponse(msgspec.Struct, kw_only=True):
     anomalies: int
     skipped: dict[str, int]
     histograms_skipped: int
+
+
+class _ProtobufBody(Operation):
+    """OpenAPI: the body is a snappy-compressed ``prometheus.WriteRequest``."""
+
+    def to_schema(self) -> dict[str, Any]:
+        out = super().to_schema()
+        out["requestBody"] = {
+            "required": True,
+            "description": "snappy (block format) prometheus.WriteRequest, remote write 1.0; "
+            "Content-Encoding: snappy",
+            "content": {PROTOBUF: {"schema": {"type": "string", "format": "binary"}}},
+        }
+        return out
 
 
 class _Receiver:
@@ -74,7 +89,7 @@ def _check_headers(request: Request[Any, Any, Any]) -> None:
         )
 
 
-@post("/api/v1/write", status_code=200, tags=["prometheus"])
+@post("/api/v1/write", status_code=200, tags=["prometheus"], operation_class=_ProtobufBody)
 async def remote_write(
     request: Request[Any, Any, Any], service: TsadService, metrics: Metrics
 ) -> RemoteWriteResponse:
