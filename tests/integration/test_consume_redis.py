@@ -193,3 +193,24 @@ def test_cli_consumes_into_the_redis_buffer_and_stops_on_sigterm(
             proc.wait()
     assert proc.returncode == 0, out
     assert "consumed 3 messages (3 points, 3 new" in out
+
+
+async def test_points_the_buffer_refuses_dead_letter_their_messages(
+    redis_url: str,  # noqa: F811
+    client: aioredis.Redis,
+) -> None:
+    """A message whose series the buffer cannot take (TSAD_MAX_SERIES) is dead-lettered."""
+    await client.xadd(STREAM, {"series_id": "one", "timestamp": T0, "value": 1})
+    await client.xadd(STREAM, {"series_id": "two", "timestamp": T0, "value": 2})
+    svc = TsadService(
+        Settings(buffer=BufferSettings(max_series=1), models=ModelSettings(runner="thread"))
+    )
+
+    async def seen(stats: ConsumeStats) -> bool:
+        return stats.messages + stats.dead_lettered == 2
+
+    stats = await run_until(svc, RedisStreamSource(redis_url, STREAM, "tsad", "c1"), seen)
+    assert (stats.messages, stats.dead_lettered) == (1, 1)
+    ((_, fields),) = await client.xrange(f"{STREAM}:dead")
+    assert b"maximum" in fields[b"reason"]
+    await svc.close()

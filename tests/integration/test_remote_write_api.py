@@ -146,3 +146,23 @@ async def test_redis_down_answers_503_with_retry_after(own_redis: RedisServer) -
         own_redis.stop()
         resp = await c.post("/api/v1/write", content=body(), headers=HEADERS)
         assert resp.status_code == 503 and int(resp.headers["retry-after"]) >= 1
+
+
+async def test_with_api_keys_a_write_needs_the_bearer_key_prometheus_sends() -> None:
+    """With TSAD_API_KEYS set, a write without the key is 401; with `authorization:
+    credentials: KEY` (a Bearer header) it is stored."""
+    cfg = Settings(models=ModelSettings(runner="thread"), api=ApiSettings(api_keys=("k1",)))
+    async with AsyncTestClient(create_app(cfg)) as c:
+        assert (await c.post("/api/v1/write", content=body(), headers=HEADERS)).status_code == 401
+        auth = {**HEADERS, "authorization": "Bearer k1"}
+        assert (await c.post("/api/v1/write", content=body(), headers=auth)).status_code == 200
+
+
+async def test_a_full_buffer_skips_new_series_and_still_stores_known_ones() -> None:
+    """At TSAD_MAX_SERIES, new series are skipped (series_limit) and the request is still 200."""
+    cfg = Settings(models=ModelSettings(runner="thread"), buffer=BufferSettings(max_series=2))
+    async with AsyncTestClient(create_app(cfg)) as c:
+        await c.post("/api/v1/write", content=body(2, 1), headers=HEADERS)
+        resp = await c.post("/api/v1/write", content=body(4, 2), headers=HEADERS)
+        assert resp.status_code == 200
+        assert resp.json()["skipped"] == {"series_limit": 4} and resp.json()["accepted"] == 2
