@@ -19,11 +19,13 @@ from tests.redis_server import free_port
 
 class Exporter:
     """Serves ``demo_value{kind="gauge"} N`` at /metrics, N counting the scrapes, so
-    every scraped sample has a value of its own."""
+    every scraped sample has a value of its own (and ``extra`` more series
+    ``demo_many{i="k"}`` with the same value, for load)."""
 
-    def __init__(self) -> None:
+    def __init__(self, extra: int = 0) -> None:
         self.scrapes = 0
         exporter = self
+        many = "".join(f'demo_many{{i="{k}"}} {{n}}\n' for k in range(extra))
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
@@ -32,6 +34,7 @@ class Exporter:
                     "# TYPE demo_value gauge\n"
                     f'demo_value{{kind="gauge"}} {exporter.scrapes}\n'
                     "# TYPE demo_ignored gauge\ndemo_ignored 1\n"
+                    + many.replace("{n}", str(exporter.scrapes))
                 ).encode()
                 self.send_response(200)
                 self.send_header("content-type", "text/plain; version=0.0.4")
