@@ -10,12 +10,18 @@ the figure is the server's work: decode, append, score. Median of ``--rounds``.
 Model fits are kept out of the figure (``TSAD_MIN_POINTS`` above what is sent, so
 no refit runs), as ``bench_ingest.py`` does with a stored band.
 
+A second table runs the two routes' own work in this process, without HTTP (the
+client shares the two cores with the server above): ``decode_write`` +
+``store_write`` against ``decode_json`` + ``validated_points`` + ``TsadService.ingest``
+per series, as ``POST /v1/points`` does; best of ``--rounds`` rounds, alternating.
+
     nice python3 benchmarks/bench_remote_write.py [--requests 60] [--rounds 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import statistics
@@ -31,7 +37,13 @@ sys.path.insert(0, str(ROOT))
 
 from tests.redis_server import free_port  # noqa: E402
 from tests.remote_write_messages import HEADERS, snappy_body, write_request  # noqa: E402
-from tsad.integrations.remote_write.decode import series_id_for  # noqa: E402
+from tsad.api.decode import decode_json  # noqa: E402
+from tsad.api.routes.series import validated_points  # noqa: E402
+from tsad.api.schemas import BulkIngestRequest  # noqa: E402
+from tsad.integrations.remote_write.decode import SeriesIds, decode_write, series_id_for  # noqa: E402
+from tsad.integrations.remote_write.store import KnownSeries, store_write  # noqa: E402
+from tsad.service import TsadService  # noqa: E402
+from tsad.settings import ModelSettings, Settings  # noqa: E402
 
 T0_MS = 1_704_067_200_000
 STEP_MS = 15_000
@@ -110,11 +122,58 @@ class Server:
         self.proc.wait(timeout=30)
 
 
+async def in_process(n_series: int, per: int, requests: int, rounds: int) -> tuple[float, float]:
+    """Samples/s of the two routes' work without HTTP: (remote write, JSON bulk)."""
+    cfg = Settings(models=ModelSettings(runner="thread", min_points=1_000_000))
+    rw_service, js_service = TsadService(cfg), TsadService(cfg)
+    ids, known = SeriesIds(), KnownSeries()
+
+    async def remote_write(items: list[bytes]) -> None:
+        for body in items:
+            await store_write(rw_service, decode_write(body, ids, 1 << 26), known, 10**6)
+
+    async def json_bulk(items: list[bytes]) -> None:
+        for body in items:
+            req = decode_json(body, BulkIngestRequest)
+            arrays = [
+                validated_points(js_service, s.series_id, s.points, s.freq, s.model)
+                for s in req.series
+            ]
+            for s, (ts, y) in zip(req.series, arrays, strict=True):
+                await js_service.ingest(s.series_id, ts, y)
+
+    warm_rw, warm_js = bodies(n_series, per, 1, 0)
+    await remote_write(warm_rw)
+    await json_bulk(warm_js)
+    best_rw = best_js = float("inf")
+    for rnd in range(rounds):
+        rw, js = bodies(n_series, per, requests, 1 + rnd * requests)
+        started = time.perf_counter()
+        await json_bulk(js)
+        best_js = min(best_js, time.perf_counter() - started)
+        started = time.perf_counter()
+        await remote_write(rw)
+        best_rw = min(best_rw, time.perf_counter() - started)
+    await rw_service.close()
+    await js_service.close()
+    samples = requests * n_series * per
+    return samples / best_rw, samples / best_js
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    print("## in-process (the routes' work, no HTTP)")
+    print("| series x samples | remote write samples/s | JSON bulk samples/s | ratio |")
+    print("|---|---:|---:|---:|")
+    for n_series, per in SHAPES:
+        rw_rate, js_rate = asyncio.run(in_process(n_series, per, 10, max(args.rounds, 5)))
+        print(
+            f"| {n_series:,} x {per} | {rw_rate:,.0f} | {js_rate:,.0f} | {rw_rate / js_rate:.2f} |"
+        )
+    print("\n## HTTP (`tsad serve` child processes, one keep-alive client)")
     print("| series x samples | remote write samples/s | JSON bulk samples/s | ratio |")
     print("|---|---:|---:|---:|")
     for n_series, per in SHAPES:

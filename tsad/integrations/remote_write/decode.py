@@ -155,12 +155,18 @@ def decode_write(
     out.histograms = sum(len(series.histograms) for series in all_series)
     total = sum(counts)
     out.samples = total
-    # every sample of the request at once: per-series numpy calls cost more than the
-    # samples when a request is one scrape (one sample per series)
-    y = np.fromiter((p.value for series in all_series for p in series.samples), np.float64, total)
-    ts = np.fromiter(
-        (p.timestamp for series in all_series for p in series.samples), np.int64, total
-    )
+    # every sample of the request in one pass (each Sample read makes a Python object,
+    # the cost that counts) into one array: per-series numpy calls would cost more than
+    # the samples when a request is one scrape (one sample per series)
+    values: list[float] = []
+    stamps: list[int] = []
+    add_value, add_stamp = values.append, stamps.append
+    for series in all_series:
+        for sample in series.samples:
+            add_value(sample.value)
+            add_stamp(sample.timestamp)
+    y = np.array(values, np.float64)
+    ts = np.array(stamps, np.int64)
     sids = [
         ids.get(tuple((label.name, label.value) for label in series.labels)) if n else NO_NAME
         for series, n in zip(all_series, counts, strict=True)
