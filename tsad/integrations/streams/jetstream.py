@@ -38,7 +38,12 @@ class JetStreamSource:
         self._sub: Any = None
 
     async def open(self) -> None:
-        import nats
+        try:
+            import nats
+        except ModuleNotFoundError:
+            raise ConfigError(
+                'consuming from NATS needs nats-py: pip install "tsad[streams]"'
+            ) from None
         from nats.errors import NoServersError
         from nats.js.api import AckPolicy, ConsumerConfig
         from nats.js.errors import NotFoundError
