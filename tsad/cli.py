@@ -1,4 +1,5 @@
-"""The ``tsad`` command line: ``serve``, ``detect``, ``forecast``, ``worker`` and ``bench``.
+"""The ``tsad`` command line: ``serve``, ``detect``, ``forecast``, ``worker``, ``consume``
+and ``bench``.
 
 ``detect`` and ``forecast`` run the same sync jobs the API sends to its model
 workers, in-process, on files (see ``tsad.io``). Heavy imports (pandas,
@@ -218,6 +219,62 @@ def worker(
     print(f"tsad worker {__version__} · buffer: {describe_buffer(settings)}", flush=True)
     with friendly_errors():
         run_worker_main(settings, consumer)
+
+
+@app.command()
+def consume(
+    source: str = typer.Argument(
+        ..., help="redis://HOST:PORT/DB (Redis Streams) or nats://HOST:PORT (NATS JetStream)."
+    ),
+    stream: str = typer.Option("metrics", help="Redis stream key, or JetStream stream name."),
+    group: str = typer.Option("tsad", help="Consumer group (Redis) or durable consumer (NATS)."),
+    consumer: str | None = typer.Option(
+        None, help="Consumer name in the Redis group (default: hostname-pid)."
+    ),
+    subject: str | None = typer.Option(None, help="NATS only: consume only this subject."),
+    fmt: str = typer.Option("auto", "--format", help="auto, json or influx (line protocol)."),
+    precision: str = typer.Option("ns", help="Line-protocol timestamp unit: ns, us, ms, s."),
+    batch: int = typer.Option(500, min=1, help="Messages per fetch (acked together)."),
+    dead_letter: str | None = typer.Option(
+        None, help="Where bad messages go: Redis stream (default STREAM:dead) or NATS subject."
+    ),
+) -> None:
+    """Read metric points from a stream into tsad (same ingest path as HTTP), at least once."""
+    import asyncio
+    import logging
+
+    settings = load_settings()
+    from tsad.integrations.streams.consumer import ConsumeOptions
+    from tsad.integrations.streams.formats import FORMATS
+    from tsad.integrations.streams.influx import PRECISION_PER_MS
+    from tsad.integrations.streams.run import run_consume
+    from tsad.worker import default_consumer_name
+
+    if fmt not in FORMATS:
+        fail(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}", 2)
+    if precision not in PRECISION_PER_MS:
+        fail(f"--precision must be one of {', '.join(PRECISION_PER_MS)}, got {precision!r}", 2)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    print(f"tsad consume {__version__} · buffer: {describe_buffer(settings)}", flush=True)
+    with friendly_errors():
+        stats = asyncio.run(
+            run_consume(
+                settings,
+                source,
+                stream=stream,
+                group=group,
+                consumer=consumer or default_consumer_name(),
+                subject=subject,
+                dead_letter=dead_letter,
+                options=ConsumeOptions(fmt=fmt, precision=precision, batch=batch),
+            )
+        )
+    print(
+        f"consumed {stats.messages} messages ({stats.points} points, {stats.accepted} new, "
+        f"{stats.duplicates} duplicates, {stats.anomalies} anomalies); "
+        f"{stats.dead_lettered} dead-lettered",
+        flush=True,
+    )
 
 
 # --------------------------------------------------------------------------- detect, forecast

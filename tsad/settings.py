@@ -241,6 +241,31 @@ def _integrations(env: Mapping[str, str]) -> IntegrationSettings:
 
 
 @dataclass(frozen=True)
+class RemoteWriteSettings:
+    """Prometheus remote write (``POST /api/v1/write``): which series to keep.
+
+    ``match`` holds PromQL series selectors (a series is kept when it matches any;
+    none = keep all); ``max_new_series`` bounds the series one request may create.
+    """
+
+    match: tuple[str, ...] = ()
+    max_new_series: int = 1_000
+
+
+def _remote_write(env: Mapping[str, str]) -> RemoteWriteSettings:
+    from tsad.integrations.remote_write.select import parse_selectors
+
+    raw = env.get("TSAD_REMOTE_WRITE_MATCH", "")
+    try:
+        match = tuple(str(s) for s in parse_selectors(raw))
+    except ValueError as exc:
+        raise ConfigError(f"TSAD_REMOTE_WRITE_MATCH: {exc}") from exc
+    return RemoteWriteSettings(
+        match=match, max_new_series=_int(env, "TSAD_REMOTE_WRITE_MAX_NEW_SERIES", 1_000, 0)
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a tsad process is configured with."""
 
@@ -249,6 +274,7 @@ class Settings:
     api: ApiSettings = field(default_factory=ApiSettings)
     worker: WorkerSettings = field(default_factory=WorkerSettings)
     integrations: IntegrationSettings = field(default_factory=IntegrationSettings)
+    remote_write: RemoteWriteSettings = field(default_factory=RemoteWriteSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -319,4 +345,5 @@ class Settings:
                 in ("1", "true"),
             ),
             integrations=_integrations(env),
+            remote_write=_remote_write(env),
         )

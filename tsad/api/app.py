@@ -35,6 +35,7 @@ from tsad.api.routes.detect import detect
 from tsad.api.routes.forecast import forecast
 from tsad.api.routes.grafana import grafana_routes
 from tsad.api.routes.health import health_routes
+from tsad.api.routes.remote_write import remote_write_routes
 from tsad.api.routes.series import series_routes
 from tsad.api.routes.status import status_routes
 from tsad.api.routes.timegpt import timegpt_routes
@@ -134,6 +135,7 @@ def create_app(
         *grafana_routes,
         status_routes,
         *console_routes,
+        remote_write_routes,
         *extra_route_handlers,
     ]
     state: dict[str, Any] = {"settings": settings, "metrics": metrics}
