@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from tsad.buffer import make_buffer
+from tsad.detect.changepoints import ChangePointOutcome
 from tsad.detect.online import StoredBand, score_arrivals
 from tsad.errors import InvalidInput, NotEnoughPoints, SeriesNotFound, TooLarge, TsadError
 from tsad.global_fit import (
@@ -374,8 +375,13 @@ class TsadService:
         model: str | None = None,
         mode: str = "batch",
         freq: str | None = None,
+        sensitivity: float | None = None,
+        max_anomaly_ratio: float | None = None,
     ) -> DetectOutcome:
-        """Score every point of a stored series or inline points (batch or online)."""
+        """Score every point of a stored series or inline points (batch or online).
+
+        ``sensitivity`` (0-99, higher = more anomalies; None = default) and
+        ``max_anomaly_ratio`` are accepted here and applied by the scoring stage."""
         lv = check_levels([self.settings.models.detect_level if level is None else level])[0]
         if mode not in ("batch", "online"):
             raise InvalidInput(f"mode must be 'batch' or 'online', got {mode!r}")
@@ -389,6 +395,34 @@ class TsadService:
             y,
             freq,
             lv,
+            mode,
+            timeout=self.settings.api.request_deadline_s,
+        )
+
+    async def changepoints(
+        self,
+        *,
+        series_id: str | None = None,
+        points: tuple[IntArray, FloatArray] | None = None,
+        freq: str | None = None,
+        period: int | None = None,
+        window: int | None = None,
+        threshold: float | None = None,
+        mode: str = "batch",
+    ) -> ChangePointOutcome:
+        """Change points of a stored series or inline points, with a confidence per point."""
+        from tsad.detect.changepoints import DEFAULT_THRESHOLD, DEFAULT_WINDOW, changepoint_job
+
+        ts, y, freq = await self._source(series_id, points, freq)
+        return await self.runner.run(
+            changepoint_job,
+            self.settings.models.min_points,
+            ts,
+            y,
+            freq,
+            period,
+            DEFAULT_WINDOW if window is None else window,
+            DEFAULT_THRESHOLD if threshold is None else threshold,
             mode,
             timeout=self.settings.api.request_deadline_s,
         )

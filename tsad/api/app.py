@@ -30,6 +30,8 @@ from tsad.api.auth import api_key_guard
 from tsad.api.errors import EXCEPTION_HANDLERS
 from tsad.api.metrics import Metrics
 from tsad.api.ratelimit import rate_limiting
+from tsad.api.routes.azure import azure_routes
+from tsad.api.routes.changepoints import changepoints
 from tsad.api.routes.detect import detect
 from tsad.api.routes.forecast import forecast
 from tsad.api.routes.grafana import grafana_routes
@@ -128,6 +130,8 @@ def create_app(
         forecast,
         detect,
         timegpt_routes,
+        changepoints,
+        *azure_routes,
         *webhook_routes,
         *grafana_routes,
         *extra_route_handlers,
