@@ -246,11 +246,23 @@ def detect(
     ),
     engine: Engine = typer.Option(Engine.local, help=ENGINE_HELP),
     scheduler: str | None = typer.Option(None, help=SCHEDULER_HELP),
+    changepoints: bool = typer.Option(
+        False, "--changepoints", help="Find change points (level shifts) instead of anomalies."
+    ),
 ) -> None:
     """Score every point of FILE against a forecast band and flag the anomalies."""
     from tsad.series import check_levels
 
     settings = load_settings()
+    if changepoints:
+        from tsad.cli_changepoints import run_changepoints
+
+        with friendly_errors():
+            rows = run_changepoints(
+                file, freq, output, mode.value, settings, _report_console(output)
+            )
+            _finish(output, None, rows, 0)
+        return
     with friendly_errors():
         check_levels([level])
         from tsad.cli_render import Done, render_detect

@@ -239,6 +239,7 @@ def detect_changepoints(
         flags = _local_maxima(z, window) & (conf >= threshold)
         if period > 1:  # warm-up: no earlier period to take the season from yet
             flags[: min(n, period + window)] = False
+            conf[: min(n, period + window)] = 0.0
         pending = min(n, 2 * window)
     else:
         r = deseason(y, period)
