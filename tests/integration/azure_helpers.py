@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import subprocess
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,38 +11,23 @@ from typing import Any
 import numpy as np
 
 from tests.conftest import load_nab
-from tests.integration.cli_helpers import clean_env, tsad_command
-from tests.integration.test_cli_serve import descendants, free_port, reap, wait_for
+from tests.integration.cli_helpers import clean_env
+from tests.integration.test_cli_serve import descendants, reap
+from tsad.bench.load import local_server
 from tsad.series import format_ts
 
 
 @contextlib.contextmanager
 def live_tsad(tmp: Path, **env: str) -> Iterator[str]:
-    """``tsad serve`` on a free port with ``env``; yields its base URL, stops it after."""
-    port = free_port()
-    log = (tmp / "serve.log").open("w")
-    proc = subprocess.Popen(
-        [*tsad_command(), "serve", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=clean_env(TSAD_DATA_DIR=str(tmp / "data"), **env),
-    )
-    children: list[int] = []
-    try:
-        wait_for(f"http://127.0.0.1:{port}/health", proc)
-        children = descendants(proc.pid)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        children = sorted(set(children) | set(descendants(proc.pid)))
-        proc.terminate()
+    """``tsad serve`` on a free port with ``env``; yields its base URL, stops it after
+    (with any model-pool process it started)."""
+    before = set(descendants(os.getpid()))
+    with local_server(90.0, env=clean_env(TSAD_DATA_DIR=str(tmp / "data"), **env)) as url:
         try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        reap(children)
-        log.close()
+            yield url
+        finally:
+            started = sorted(set(descendants(os.getpid())) - before)
+    reap(started)  # model-pool workers the server left behind, if any
 
 
 def azure_points(ts: np.ndarray, y: np.ndarray) -> list[dict[str, Any]]:

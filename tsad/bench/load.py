@@ -60,8 +60,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def local_server(timeout_s: float = 60.0) -> Iterator[str]:
-    """Start ``tsad serve`` on a free loopback port; stop it (SIGTERM) on exit."""
+def local_server(timeout_s: float = 60.0, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Start ``tsad serve`` on a free loopback port (``env``: its environment, default
+    this one); stop it (SIGTERM) on exit."""
     import httpx
 
     port = free_port()
@@ -69,7 +70,7 @@ def local_server(timeout_s: float = 60.0) -> Iterator[str]:
         [sys.executable, "-m", "tsad", "serve", "--port", str(port), "--log-level", "warning"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env=dict(os.environ),
+        env=dict(os.environ) if env is None else env,
     )
     url = f"http://127.0.0.1:{port}"
     try:
