@@ -3,6 +3,12 @@ live ``tsad serve``; and tsad's own change points over HTTP and from the CLI."""
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -142,3 +148,39 @@ def test_cli_detect_changepoints_prints_and_writes_them(tmp_path: Path) -> None:
     table = pd.read_csv(out)
     assert list(table.columns) == ["timestamp", "value", "confidence", "is_change_point"]
     assert len(table) == 4032 and table["is_change_point"].sum() >= 1
+
+
+def _blocks(lang: str) -> list[str]:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "azure-migration.md").read_text()
+    return re.findall(rf"```{lang}\n(.*?)```", text, flags=re.S)
+
+
+def test_migration_page_python_example_runs(url: str, tmp_path: Path) -> None:
+    """docs/azure-migration.md's Python example runs as written: the spike flagged, the
+    level shift found."""
+    (code,) = _blocks("python")
+    script = tmp_path / "example.py"
+    script.write_text(code)
+    env = {**os.environ, "TSAD_ENDPOINT": url, "TSAD_KEY": KEY}
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=180
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert "300" in lines[0] and "period 24" in lines[0]
+    assert lines[1].startswith("last point anomalous: True")
+    assert "200" in lines[2]
+
+
+def test_migration_page_curl_example_runs(url: str) -> None:
+    """docs/azure-migration.md's curl example answers a last-point anomaly."""
+    shell = [block for block in _blocks("bash") if "curl" in block]
+    assert shell and shutil.which("curl")
+    env = {**os.environ, "TSAD_ENDPOINT": url, "TSAD_KEY": KEY}
+    proc = subprocess.run(
+        ["bash", "-c", shell[0]], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    answer = json.loads(proc.stdout)
+    assert answer["isAnomaly"] is True and answer["isPositiveAnomaly"] is True
+    assert answer["suggestedWindow"] == 15
