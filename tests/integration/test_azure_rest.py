@@ -86,6 +86,10 @@ def test_bearer_keys_keep_working_and_missing_keys_are_refused(url: str) -> None
     path = f"{url}/anomalydetector/v1.1/timeseries/entire/detect"
     ok = httpx.post(path, json=body, headers={"Authorization": f"Bearer {KEY}"}, timeout=120)
     assert ok.status_code == 200
+    # and the Azure header is a tsad key on tsad's own routes too
+    points = [[int(t) / 1000, float(v)] for t, v in zip(ts, y, strict=True)]
+    own = httpx.post(f"{url}/v1/detect", json={"points": points}, headers=HDR, timeout=120)
+    assert own.status_code == 200, own.text
     refused = httpx.post(path, json=body, timeout=30)
     assert refused.status_code == 401
     assert refused.headers["x-ms-error-code"] == "Unauthorized"
