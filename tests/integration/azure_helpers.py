@@ -16,6 +16,8 @@ from tests.integration.test_cli_serve import descendants, reap
 from tsad.bench.load import local_server
 from tsad.series import format_ts
 
+AZURE_KEY = "azure-test-key"
+
 
 @contextlib.contextmanager
 def live_tsad(tmp: Path, **env: str) -> Iterator[str]:

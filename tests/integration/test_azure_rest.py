@@ -9,7 +9,6 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -17,10 +16,10 @@ import numpy as np
 import pytest
 
 from tests.conftest import NAB, nab_windows
-from tests.integration.azure_helpers import azure_points, live_tsad, nab_azure
+from tests.integration.azure_helpers import AZURE_KEY as KEY
+from tests.integration.azure_helpers import azure_points, nab_azure
 from tests.integration.cli_helpers import run_tsad
 
-KEY = "azure-rest-key"
 JUMPS = "artificialWithAnomaly/art_daily_jumpsup.csv"
 HDR = {"Ocp-Apim-Subscription-Key": KEY}
 
@@ -28,9 +27,9 @@ pytestmark = pytest.mark.skipif(not NAB.is_dir(), reason="../shared/data/nab is 
 
 
 @pytest.fixture(scope="module")
-def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with live_tsad(tmp_path_factory.mktemp("azure-rest"), TSAD_API_KEYS=KEY) as base:
-        yield base
+def url(azure_url: str) -> str:
+    """The shared live tsad (tests/integration/conftest.py)."""
+    return azure_url
 
 
 def test_v1_0_entire_detect_answers_without_severity(url: str) -> None:

@@ -4,7 +4,6 @@ NAB series, the key in ``Ocp-Apim-Subscription-Key``, and the service's errors."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -19,9 +18,9 @@ from azure.core.credentials import AzureKeyCredential
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 
 from tests.conftest import NAB, nab_windows
-from tests.integration.azure_helpers import azure_points, live_tsad, nab_azure
+from tests.integration.azure_helpers import AZURE_KEY as KEY
+from tests.integration.azure_helpers import azure_points, nab_azure
 
-KEY = "azure-test-key"
 JUMPS = "artificialWithAnomaly/art_daily_jumpsup.csv"
 TAXI = "realKnownCause/nyc_taxi.csv"
 
@@ -29,9 +28,9 @@ pytestmark = pytest.mark.skipif(not NAB.is_dir(), reason="../shared/data/nab is 
 
 
 @pytest.fixture(scope="module")
-def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with live_tsad(tmp_path_factory.mktemp("azure"), TSAD_API_KEYS=KEY) as base:
-        yield base
+def url(azure_url: str) -> str:
+    """The shared live tsad (tests/integration/conftest.py)."""
+    return azure_url
 
 
 @pytest.fixture(scope="module")
