@@ -246,11 +246,18 @@ def detect(
     ),
     engine: Engine = typer.Option(Engine.local, help=ENGINE_HELP),
     scheduler: str | None = typer.Option(None, help=SCHEDULER_HELP),
+    sensitivity: float | None = typer.Option(
+        None, help="0-99.9, higher flags more (default TSAD_SENSITIVITY)."
+    ),
+    max_anomaly_ratio: float | None = typer.Option(
+        None, help="Flag at most this share of the points (0 < r <= 0.5)."
+    ),
     changepoints: bool = typer.Option(
         False, "--changepoints", help="Find change points (level shifts) instead of anomalies."
     ),
 ) -> None:
-    """Score every point of FILE against a forecast band and flag the anomalies."""
+    """Score every point of FILE and flag the anomalies (score >= the sensitivity's threshold)."""
+    from tsad.detect.threshold import check_ratio, check_sensitivity
     from tsad.series import check_levels
 
     settings = load_settings()
@@ -265,6 +272,10 @@ def detect(
         return
     with friendly_errors():
         check_levels([level])
+        sens = check_sensitivity(
+            settings.models.sensitivity if sensitivity is None else sensitivity
+        )
+        ratio = check_ratio(max_anomaly_ratio)
         from tsad.cli_render import Done, render_detect
         from tsad.io import check_destination, detect_table, read_series_file, write_table
         from tsad.jobs import DetectOutcome, detect_job
@@ -275,10 +286,15 @@ def detect(
         data = read_series_file(file)
         _prefit(settings, model, data.series, freq, None)
 
-        def job(s: SeriesData) -> DetectOutcome:
-            return detect_job(settings.models, model, s.ts, s.y, freq, level, mode.value)
+        def job(s: SeriesData, progress: Callable[[int, int], None] | None = None) -> DetectOutcome:
+            return detect_job(
+                settings.models, model, s.ts, s.y, freq, level, mode.value, sens, ratio, progress
+            )
 
-        results = run_batch(data.series, job, "detecting", engine=engine, scheduler=scheduler)
+        if len(data.series) == 1 and mode is Mode.online and engine is Engine.local:
+            results = [(data.series[0], _with_progress(lambda tick: job(data.series[0], tick)))]
+        else:
+            results = run_batch(data.series, job, "detecting", engine=engine, scheduler=scheduler)
         scored = [(s.series_id, o.scored) for s, o in results]
         if output:
             write_table(detect_table(scored), output)
@@ -292,6 +308,21 @@ def detect(
         done = [Done(s, o, file.stem) for s, o in results]
         render_detect(_report_console(output), done, level, mode.value)
         _finish(output, plot, sum(len(s) for _, s in scored), len(scored))
+
+
+def _with_progress(run: Callable[[Callable[[int, int], None]], T]) -> T:
+    """One long online replay: a progress bar over its refits (stderr)."""
+    from rich.progress import Progress
+
+    from tsad.engine.local import progress_columns
+
+    with Progress(*progress_columns(), console=err, transient=True) as bar:
+        task = bar.add_task("online replay (refits)", total=None)
+
+        def tick(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return run(tick)
 
 
 def parse_levels(text: str) -> list[float]:

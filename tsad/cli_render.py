@@ -92,15 +92,18 @@ def _detect_one(console: Console, d: Done, level: float, mode: str) -> None:
         f"level {level:g}% · {mode}"
     )
     console.print(f"cleaning: {cleaning_text(r, d.data.dropped)}")
-    console.print(f"anomalies: {flagged.size}")
+    console.print(
+        f"anomalies: {flagged.size} (score >= {d.outcome.threshold:.6f}, "
+        f"sensitivity {d.outcome.sensitivity:g})"
+    )
     if not flagged.size:
         return
-    # the most improbable points, shown in time order
+    # the most surprising points first: every flag scores at least the threshold
     top = flagged[np.argsort(-s.score[flagged], kind="stable")[:MAX_ROWS]]
-    top.sort()
     table = Table(title_justify="left")
-    for col in ("timestamp", "value", "expected", "lo", "hi", "score"):
-        table.add_column(col, justify="left" if col == "timestamp" else "right")
+    cols = ("timestamp", "value", "expected", "lo", "hi", "score", "severity", "direction")
+    for col in cols:
+        table.add_column(col, justify="left" if col in ("timestamp", "direction") else "right")
     for i, stamp in zip(top, format_timestamps(s.ts[top]), strict=True):
         table.add_row(
             stamp,
@@ -108,7 +111,9 @@ def _detect_one(console: Console, d: Done, level: float, mode: str) -> None:
             _num(s.expected[i]),
             _num(s.lo[i]),
             _num(s.hi[i]),
-            f"{s.score[i]:.3f}",
+            f"{s.score[i]:.6f}",
+            f"{s.severity[i]:.2f}",
+            {1: "up", -1: "down"}.get(int(s.direction[i]), ""),
         )
     console.print(table)
     if flagged.size > top.size:

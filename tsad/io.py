@@ -23,7 +23,18 @@ from tsad.errors import InvalidInput
 from tsad.series import Band, BoolArray, FloatArray, IntArray, Scored, format_ts, level_label
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
-DETECT_COLUMNS = ("timestamp", "value", "expected", "lo", "hi", "is_anomaly", "score")
+DETECT_COLUMNS = (
+    "timestamp",
+    "value",
+    "expected",
+    "lo",
+    "hi",
+    "is_anomaly",
+    "score",
+    "severity",
+    "direction",
+)
+_DIRECTION_TEXT = np.array(["down", "", "up"], dtype=object)
 _HEADER_ROWS = 1  # file row numbers in messages count the header as row 1
 
 
@@ -185,7 +196,8 @@ def format_timestamps(ms: IntArray) -> list[str]:
 
 
 def detect_table(results: Sequence[tuple[str | None, Scored]]) -> pd.DataFrame:
-    """Scored points as ``timestamp,value,expected,lo,hi,is_anomaly,score`` (+unique_id first)."""
+    """Scored points as ``timestamp,value,expected,lo,hi,is_anomaly,score,severity,direction``
+    (+unique_id first; direction ``up``/``down`` on flagged points, empty otherwise)."""
     frames = []
     long = any(sid is not None for sid, _ in results)
     for sid, s in results:
@@ -198,6 +210,8 @@ def detect_table(results: Sequence[tuple[str | None, Scored]]) -> pd.DataFrame:
                 "hi": s.hi,
                 "is_anomaly": s.is_anomaly.astype(bool),
                 "score": s.score,
+                "severity": s.severity,
+                "direction": _DIRECTION_TEXT[s.direction.astype(np.int64) + 1],
             }
         )
         if long:

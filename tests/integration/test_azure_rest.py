@@ -186,4 +186,4 @@ def test_migration_page_curl_example_runs(url: str) -> None:
     assert proc.returncode == 0, proc.stderr
     answer = json.loads(proc.stdout)
     assert answer["isAnomaly"] is True and answer["isPositiveAnomaly"] is True
-    assert answer["suggestedWindow"] == 15
+    assert answer["period"] == 24 and answer["suggestedWindow"] == 4 * 24 + 1

@@ -142,7 +142,8 @@ def test_timestamps_are_written_rfc3339_utc() -> None:
 
 
 def test_detect_table_columns_exact_single_and_long() -> None:
-    """Detect output is `timestamp,value,expected,lo,hi,is_anomaly,score`, `unique_id` first."""
+    """Detect output is `timestamp,value,expected,lo,hi,is_anomaly,score,severity,direction`,
+    with `unique_id` first for long format."""
     s = unscored(np.array([T0, T0 + 60_000], np.int64), np.array([1.0, 2.0]))
     single = detect_table([(None, s)])
     assert list(single.columns) == [
@@ -153,6 +154,8 @@ def test_detect_table_columns_exact_single_and_long() -> None:
         "hi",
         "is_anomaly",
         "score",
+        "severity",
+        "direction",
     ]
     assert single["is_anomaly"].dtype == bool
     long = detect_table([("a", s), ("b", s)])

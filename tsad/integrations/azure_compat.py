@@ -5,12 +5,12 @@ Decoded requests (``tsad.integrations.azure_wire``) become one call of
 scored points come back in Azure's shape, one entry per input point:
 
 * ``expectedValues`` = tsad's ``expected``; ``upperMargins`` = ``hi − expected``,
-  ``lowerMargins`` = ``expected − lo``: the boundaries tsad used at the request's
-  sensitivity, so ``expected ± margin`` is the band, as the service returned it
-  (the spec's ``(100 − marginScale) × margin`` rule describes how the service had
-  built that margin from its own unit; to tighten the band client-side scale the
-  margins);
-* ``isAnomaly`` = tsad's flag; ``isPositiveAnomaly`` / ``isNegativeAnomaly`` split
+  ``lowerMargins`` = ``expected − lo``: tsad's band at its detection level, so
+  ``expected ± margin`` is the band, as the service returned it (the spec's
+  ``(100 − marginScale) × margin`` rule describes how the service had built that
+  margin from its own unit; to tighten the band client-side scale the margins);
+* ``isAnomaly`` = tsad's flag (``score >= threshold(sensitivity)``);
+  ``isPositiveAnomaly`` / ``isNegativeAnomaly`` split
   it by the point's direction (above or below the expected value);
 * ``severity`` (v1.1) = tsad's ``score`` (0–1) on flagged points, 0 elsewhere;
 * ``period`` = the season tsad's statistical model used (0 = none).
