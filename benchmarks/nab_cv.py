@@ -134,6 +134,27 @@ def evaluate(corpus, bands, profile="standard"):
     }
 
 
+def print_profiles(corpus, bands) -> None:
+    """Score (ranking) and flags at the default sensitivity under NAB's three profiles."""
+    from tsad.bench.nab_scoring import score_corpus
+    from tsad.detect.threshold import DEFAULT_SENSITIVITY
+
+    scores = {f.key: run_file(f, bands[f.key], DEFAULT_SENSITIVITY)[0] for f in corpus.files}
+    t = threshold_for(DEFAULT_SENSITIVITY)
+    for name, cost in PROFILES.items():
+        files = {
+            f.key: (row_weights(f.ts.shape[0], f.windows, cost), scores[f.key])
+            for f in corpus.files
+        }
+        rank = score_corpus(files, cost, name, corpus.n_windows).normalised
+        flags = score_fixed(files, cost, name, corpus.n_windows, t)
+        hit = sum(fs.tp for fs in flags.per_file.values())
+        print(
+            f"{name}: score {rank:.2f} · flags {flags.normalised:.2f} "
+            f"(windows hit {hit}/{corpus.n_windows})"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=Path("/work/shared/data/nab"))
@@ -149,12 +170,13 @@ def main() -> None:
         {k: v for k, v in base.items() if k not in ("flags_at", "per_file", "norm")},
     )
     print("flags by sensitivity:", {s: round(v, 1) for s, v in base["flags_at"].items()})
+    print_profiles(corpus, bands)
     if not a.grid:
         return
     grid = {
-        "HALF_LIFE": [200.0, 300.0, 400.0],
-        "RANGE_BONUS": [3.0, 3.5, 4.0],
-        "REFRACTORY": [36, 72],
+        "HALF_LIFE": [300.0, 400.0],
+        "RANGE_RUN": [1, 3],
+        "INCIDENT_LEARN": [1.0, 50.0],
     }
     table = {}
     for values in itertools.product(*grid.values()):

@@ -18,13 +18,13 @@ from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import typer
 from rich.console import Console
 
 from tsad import __version__
 from tsad.errors import ClientError, ConfigError, TsadError
+from tsad.redact import redacted_url
 from tsad.settings import Settings
 
 if TYPE_CHECKING:
@@ -99,12 +99,7 @@ def describe_buffer(settings: Settings) -> str:
     url = settings.buffer.redis_url
     if not url:
         return "memory (in-process; set TSAD_REDIS_URL to use Redis)"
-    parts = urlsplit(url)
-    if parts.password:
-        host = parts.hostname or ""
-        netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
-        url = urlunsplit(parts._replace(netloc=netloc))
-    return f"Redis at {url}"
+    return f"Redis at {redacted_url(url)}"
 
 
 # --------------------------------------------------------------------------- serve, worker
@@ -133,9 +128,9 @@ def serve(
         from tsad.api.app import create_app
 
         application = create_app(settings)
-    shown = f"[{host}]" if ":" in host else host
-    print(f"tsad {__version__} on http://{shown}:{port} · buffer: {describe_buffer(settings)}")
-    print(f"API docs: http://{shown}:{port}/schema · Ctrl-C or SIGTERM stops", flush=True)
+    base = base_url(host, port)
+    print(f"tsad {__version__} on {base} · buffer: {describe_buffer(settings)}")
+    print(f"console: {base}/ · API docs: {base}/schema · Ctrl-C or SIGTERM stops", flush=True)
     # uvicorn owns SIGINT/SIGTERM: it stops accepting, finishes in-flight requests, runs shutdown
     uvicorn.run(
         application,
@@ -146,6 +141,38 @@ def serve(
         timeout_graceful_shutdown=timeout_graceful_shutdown,
         limit_concurrency=limit_concurrency,
     )
+
+
+def base_url(host: str, port: int) -> str:
+    """The URL a person on this machine opens for a server bound to ``host``."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+
+
+@app.command()
+def demo(
+    host: str = typer.Option("127.0.0.1", help="Interface to bind."),
+    port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
+    open_browser: bool = typer.Option(False, "--open", help="Open the console in a browser."),
+) -> None:
+    """Start the server, feed it the shipped sample series and print the console URL."""
+    from tsad.demo_server import run_demo
+
+    with friendly_errors():
+        run_demo(load_settings(), host, port, open_browser=open_browser)
+
+
+@app.command()
+def sample(
+    out: Path = typer.Argument(Path("web_requests.csv"), help="Where to write the CSV."),
+) -> None:
+    """Write the shipped sample series (timestamp,value; 10 days every 10 minutes)."""
+    import shutil
+
+    from tsad.samples import SAMPLE_CSV
+
+    shutil.copyfile(SAMPLE_CSV, out)
+    print(f"wrote {out} (1440 points, a spike and a short outage on the last day)")
 
 
 @app.command()
@@ -224,11 +251,18 @@ def _report_console(output: str | None) -> Console:
     return err if output == "-" else Console(highlight=False)
 
 
-def _finish(output: str | None, plot: Path | None, rows: int, plots: int) -> None:
+def _finish(output: str | None, rows: int, plots: Sequence[Path]) -> None:
     if output and output != "-":
         err.print(f"wrote {output} ({rows} rows)", markup=False)
-    if plot is not None:
-        err.print(f"wrote {plots} plot{'s' if plots != 1 else ''} ({plot})", markup=False)
+    if plots:
+        # the files actually written: many series get one <stem>-<id>.png each
+        names = ", ".join(str(p) for p in plots[:5])
+        more = f", … {len(plots) - 5} more in {plots[0].parent}" if len(plots) > 5 else ""
+        err.print(
+            f"wrote {len(plots)} plot{'s' if len(plots) != 1 else ''}: {names}{more}",
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 @app.command()
@@ -268,7 +302,7 @@ def detect(
             rows = run_changepoints(
                 file, freq, output, mode.value, settings, _report_console(output)
             )
-            _finish(output, None, rows, 0)
+            _finish(output, rows, [])
         return
     with friendly_errors():
         check_levels([level])
@@ -298,16 +332,17 @@ def detect(
         scored = [(s.series_id, o.scored) for s, o in results]
         if output:
             write_table(detect_table(scored), output)
+        plots: list[Path] = []
         if plot is not None:
             from tsad.plot import plot_detection, plot_path
 
             for sid, s in scored:
                 n = int(s.is_anomaly.sum())
                 title = f"{file.name}{f' · {sid}' if sid else ''} · {n} anomalies at {level:g}%"
-                plot_detection(plot_path(plot, sid), s, title, level)
+                plots.append(plot_detection(plot_path(plot, sid), s, title, level))
         done = [Done(s, o, file.stem) for s, o in results]
         render_detect(_report_console(output), done, level, mode.value)
-        _finish(output, plot, sum(len(s) for _, s in scored), len(scored))
+        _finish(output, sum(len(s) for _, s in scored), plots)
 
 
 def _with_progress(run: Callable[[Callable[[int, int], None]], T]) -> T:
@@ -340,7 +375,10 @@ def parse_levels(text: str) -> list[float]:
 @app.command()
 def forecast(
     file: Path = typer.Argument(..., help="CSV/Parquet: timestamp,value or unique_id,ds,y."),
-    h: int = typer.Option(..., "--h", "--horizon", help="Steps to forecast."),
+    h: int | None = typer.Option(
+        None, "--h", help="Steps to forecast (required; --horizon is the same).", show_default=False
+    ),
+    horizon: int | None = typer.Option(None, "--horizon", hidden=True),
     levels: str = typer.Option("80,95", help="Interval levels in percent, comma-separated."),
     model: str = typer.Option("auto", help="auto, stats, nhits, patchtst, ensemble or timegpt."),
     freq: str | None = typer.Option(None, help="Sampling step ('5min', 'h'); inferred if unset."),
@@ -354,6 +392,10 @@ def forecast(
     """Forecast H steps past the end of each series in FILE, with intervals."""
     from tsad.errors import InvalidInput
 
+    if h is None and horizon is None:
+        fail("missing option '--h': how many steps to forecast, e.g. --h 24", 2)
+    h = h if h is not None else horizon
+    assert h is not None
     settings = load_settings()
     with friendly_errors():
         if not 0 < h <= settings.models.max_horizon:
@@ -379,16 +421,17 @@ def forecast(
         bands = [(s.series_id, o.band) for s, o in results]
         if output:
             write_table(forecast_table(bands, lv), output)
+        plots: list[Path] = []
         if plot is not None:
             from tsad.plot import plot_forecast, plot_path
 
             for s, o in results:
                 sid = s.series_id
                 title = f"{file.name}{f' · {sid}' if sid else ''} · {h} steps ahead"
-                plot_forecast(plot_path(plot, sid), s.ts, s.y, o.band, title)
+                plots.append(plot_forecast(plot_path(plot, sid), s.ts, s.y, o.band, title))
         done = [Done(s, o, file.stem) for s, o in results]
         render_forecast(_report_console(output), done, lv)
-        _finish(output, plot, sum(len(b) for _, b in bands), len(bands))
+        _finish(output, sum(len(b) for _, b in bands), plots)
 
 
 # --------------------------------------------------------------------------- bench, main

@@ -85,6 +85,15 @@ def read_series_file(path: Path) -> InputFile:
     return series_from_frame(read_table(path), path)
 
 
+def shown_columns(columns: Sequence[str], limit: int = 8) -> str:
+    """Column names for an error message: the first ``limit``, then how many more."""
+    if not columns:
+        return "(none)"
+    shown = ",".join(columns[:limit])
+    more = len(columns) - limit
+    return f"{shown},… ({more} more)" if more > 0 else shown
+
+
 def series_from_frame(df: pd.DataFrame, path: Path) -> InputFile:
     """Recognise the layout of ``df`` by its columns and split it into series."""
     df = df.copy()
@@ -95,7 +104,7 @@ def series_from_frame(df: pd.DataFrame, path: Path) -> InputFile:
     elif {"timestamp", "value"} <= cols:
         long, t_col, v_col = False, "timestamp", "value"
     else:
-        shown = ",".join(map(str, df.columns)) or "(none)"
+        shown = shown_columns(list(map(str, df.columns)))
         raise InvalidInput(
             f"{path}: columns {shown}; expected timestamp,value (one series) "
             "or unique_id,ds,y (long format)"

@@ -62,7 +62,7 @@ def test_a_spike_in_noise_leaves_no_seasonal_ghost() -> None:
 
 def test_the_refit_does_not_learn_the_spike() -> None:
     """The cleaned history has the spike replaced by what the other days show there."""
-    ts, y = sine_5min(5)
+    _ts, y = sine_5min(5)
     y[700] += 300.0
     mask, clean = outliers(y, 288)
     assert np.flatnonzero(mask).tolist() == [700]

@@ -39,8 +39,9 @@ def test_warmup_points_never_score_high() -> None:
 
 
 def test_warmup_is_two_seasons_when_the_series_has_one() -> None:
-    """The warm-up rule: two seasons, at least 48 points."""
+    """The warm-up rule: two seasons, at least 48 points, at most 576."""
     assert warmup_points(288) == 576 and warmup_points(24) == 48 and warmup_points(1) == 48
+    assert warmup_points(1440) == 576  # minute data: capped
 
 
 def test_a_record_residual_tops_the_ranking_without_saturating() -> None:

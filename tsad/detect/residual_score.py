@@ -48,7 +48,7 @@ from tsad.series import FloatArray
 # extra log-odds for leaving the range the series has shown
 RANGE_BONUS = 3.5
 # points in a row past the range before the range channel counts them (a shift)
-RANGE_RUN = 3
+RANGE_RUN = 1
 # points seen before leaving the range counts: at n points a stationary series
 # still sets a new extreme about once in n
 RANGE_MIN_POINTS = 200
@@ -71,13 +71,16 @@ FLOOR = 1e-3
 RECORD_FLOOR = 1.0
 # fewest points scored before a series is trusted (two seasons when it has one)
 MIN_WARMUP = 48
+MAX_WARMUP = 576
 _NOTHING = -50.0
 _TINY = 1e-12
 
 
 def warmup_points(season: int) -> int:
-    """Points a series must be scored on before it may raise a flag."""
-    return max(MIN_WARMUP, 2 * season) if season > 1 else MIN_WARMUP
+    """Points a series must be scored on before it may raise a flag: two seasons, at
+    least ``MIN_WARMUP``, at most ``MAX_WARMUP`` (two days of 5-minute data; minute
+    data would otherwise wait two days)."""
+    return max(MIN_WARMUP, min(2 * season, MAX_WARMUP)) if season > 1 else MIN_WARMUP
 
 
 def _log_ratio(x: float, record: float) -> float:
