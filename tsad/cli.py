@@ -97,12 +97,28 @@ def load_settings() -> Settings:
 def describe_buffer(settings: Settings) -> str:
     """Which buffer a process uses, with any password in the Redis URL masked."""
     url = settings.buffer.redis_url
+    if not url and settings.buffer.backend == "embedded":
+        from tsad.buffer.embedded_disk import data_dir
+
+        return f"embedded (SQLite in {data_dir(settings.buffer)}; TSAD_DATA_DIR)"
     if not url:
-        return "memory (in-process; set TSAD_REDIS_URL to use Redis)"
+        return "memory (in-process, lost on restart; TSAD_BUFFER=embedded keeps it)"
     return f"Redis at {redacted_url(url)}"
 
 
 # --------------------------------------------------------------------------- serve, worker
+
+
+def _check_data_dir(settings: Settings) -> None:
+    """Fail with one line before binding if the embedded store's directory cannot be
+    used (another tsad holds it, no permission), instead of a start-up traceback."""
+    if settings.buffer.backend != "embedded" or settings.buffer.redis_url:
+        return
+    import os
+
+    from tsad.buffer.embedded_disk import data_dir, lock_dir
+
+    os.close(lock_dir(data_dir(settings.buffer)))
 
 
 @app.command()
@@ -120,13 +136,14 @@ def serve(
         None, min=1, help="Answer 503 beyond this many open connections (slow clients)."
     ),
 ) -> None:
-    """Run the HTTP API (uvicorn); TSAD_REDIS_URL set → Redis buffer, else in-process."""
+    """Run the HTTP API (uvicorn) on the embedded store (TSAD_DATA_DIR) or Redis."""
     settings = load_settings()
     with friendly_errors():
         import uvicorn
 
         from tsad.api.app import create_app
 
+        _check_data_dir(settings)
         application = create_app(settings)
     base = base_url(host, port)
     print(f"tsad {__version__} on {base} · buffer: {describe_buffer(settings)}")

@@ -76,6 +76,20 @@ def _rate(env: Mapping[str, str], name: str) -> tuple[int, str] | None:
     return int(count), unit
 
 
+BACKENDS = ("memory", "embedded", "redis")
+
+
+def _backend(env: Mapping[str, str]) -> str:
+    """TSAD_BUFFER, defaulting to redis when TSAD_REDIS_URL is set, else embedded."""
+    url = _str(env, "TSAD_REDIS_URL")
+    backend = _choice(env, "TSAD_BUFFER", BACKENDS, "redis" if url else "embedded")
+    if backend == "redis" and not url:
+        raise ConfigError("TSAD_BUFFER=redis needs TSAD_REDIS_URL")
+    if backend != "redis" and url:
+        raise ConfigError(f"TSAD_BUFFER={backend} cannot be combined with TSAD_REDIS_URL")
+    return backend
+
+
 @dataclass(frozen=True)
 class BufferSettings:
     """Where points live and how many are kept."""
@@ -87,6 +101,12 @@ class BufferSettings:
     redis_timeout_s: float = 2.0
     # TSAD_REDIS_URL names a Redis Cluster node (also implied by a redis+cluster:// URL)
     redis_cluster: bool = False
+    # "memory" (this process only), "embedded" (SQLite in data_dir, kept across restarts)
+    # or "redis". Built by hand (tests, libraries) the default is memory; from the
+    # environment (`tsad serve`) it is embedded unless TSAD_REDIS_URL is set.
+    backend: str = "memory"
+    data_dir: str | None = None  # None: $XDG_DATA_HOME/tsad or ~/.local/share/tsad
+    data_sync: str = "normal"  # "full": fsync every group commit (survives power loss)
 
 
 @dataclass(frozen=True)
@@ -249,6 +269,9 @@ class Settings:
         keys = tuple(k.strip() for k in env.get("TSAD_API_KEYS", "").split(",") if k.strip())
         return cls(
             buffer=BufferSettings(
+                backend=_backend(env),
+                data_dir=_str(env, "TSAD_DATA_DIR"),
+                data_sync=_choice(env, "TSAD_DATA_SYNC", ("normal", "full"), "normal"),
                 redis_url=_str(env, "TSAD_REDIS_URL"),
                 max_points_per_series=_int(env, "TSAD_MAX_POINTS_PER_SERIES", 50_000),
                 max_age_s=max_age or None,

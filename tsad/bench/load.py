@@ -14,6 +14,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -61,16 +62,18 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def local_server(timeout_s: float = 60.0, env: dict[str, str] | None = None) -> Iterator[str]:
-    """Start ``tsad serve`` on a free loopback port (``env``: its environment, default
-    this one); stop it (SIGTERM) on exit."""
+    """Start ``tsad serve`` on a free loopback port (``env``: its whole environment,
+    default this one with a fresh data dir); stop it (SIGTERM) on exit."""
     import httpx
 
     port = free_port()
+    # a store of its own (not the user's TSAD_DATA_DIR, which a running server may hold)
+    data = tempfile.TemporaryDirectory(prefix="tsad-bench-")
     proc = subprocess.Popen(
         [sys.executable, "-m", "tsad", "serve", "--port", str(port), "--log-level", "warning"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env=dict(os.environ) if env is None else env,
+        env={**os.environ, "TSAD_DATA_DIR": data.name} if env is None else env,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -92,6 +95,7 @@ def local_server(timeout_s: float = 60.0, env: dict[str, str] | None = None) -> 
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        data.cleanup()
 
 
 def _payloads(series: str, requests: int, size: int) -> list[tuple[str, dict[str, object]]]:
