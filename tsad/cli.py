@@ -360,12 +360,24 @@ def detect(
     max_anomaly_ratio: float | None = typer.Option(
         None, help="Flag at most this share of the points (0 < r <= 0.5)."
     ),
+    changepoints: bool = typer.Option(
+        False, "--changepoints", help="Find change points (level shifts) instead of anomalies."
+    ),
 ) -> None:
     """Score every point of FILE and flag the anomalies (score >= the sensitivity's threshold)."""
     from tsad.detect.threshold import check_ratio, check_sensitivity
     from tsad.series import check_levels
 
     settings = load_settings()
+    if changepoints:
+        from tsad.cli_changepoints import run_changepoints
+
+        with friendly_errors():
+            rows = run_changepoints(
+                file, freq, output, mode.value, settings, _report_console(output)
+            )
+            _finish(output, rows, [])
+        return
     with friendly_errors():
         check_levels([level])
         sens = check_sensitivity(

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from tsad.buffer import make_buffer
+from tsad.detect.changepoints import ChangePointOutcome
 from tsad.detect.incidents import Incident, group_incidents
 from tsad.detect.online import StoredBand, score_arrivals
 from tsad.detect.residual_score import ScorerState, warmup_points
@@ -459,6 +460,34 @@ class TsadService:
             mode,
             sens,
             ratio,
+            timeout=self.settings.api.request_deadline_s,
+        )
+
+    async def changepoints(
+        self,
+        *,
+        series_id: str | None = None,
+        points: tuple[IntArray, FloatArray] | None = None,
+        freq: str | None = None,
+        period: int | None = None,
+        window: int | None = None,
+        threshold: float | None = None,
+        mode: str = "batch",
+    ) -> ChangePointOutcome:
+        """Change points of a stored series or inline points, with a confidence per point."""
+        from tsad.detect.changepoints import DEFAULT_THRESHOLD, DEFAULT_WINDOW, changepoint_job
+
+        ts, y, freq = await self._source(series_id, points, freq)
+        return await self.runner.run(
+            changepoint_job,
+            self.settings.models.min_points,
+            ts,
+            y,
+            freq,
+            period,
+            DEFAULT_WINDOW if window is None else window,
+            DEFAULT_THRESHOLD if threshold is None else threshold,
+            mode,
             timeout=self.settings.api.request_deadline_s,
         )
 

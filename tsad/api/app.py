@@ -30,6 +30,8 @@ from tsad.api.docs import docs_plugins, docs_security
 from tsad.api.errors import EXCEPTION_HANDLERS
 from tsad.api.metrics import Metrics
 from tsad.api.ratelimit import rate_limiting
+from tsad.api.routes.azure import azure_routes
+from tsad.api.routes.changepoints import changepoints
 from tsad.api.routes.console import console_routes
 from tsad.api.routes.detect import detect
 from tsad.api.routes.forecast import forecast
@@ -131,6 +133,8 @@ def create_app(
         forecast,
         detect,
         timegpt_routes,
+        changepoints,
+        *azure_routes,
         *webhook_routes,
         *grafana_routes,
         status_routes,
