@@ -120,7 +120,7 @@ async def main(args: argparse.Namespace) -> None:
         t = time.perf_counter()
         found = 0
         for m in masters:
-            async for _ in m.scan_iter(match="tsad:{*}:points", count=1000):
+            async for _ in m.scan_iter(match="tsad:{*}:chunks", count=1000):
                 found += 1
         scan_ms = (time.perf_counter() - t) * 1e3
         t = time.perf_counter()

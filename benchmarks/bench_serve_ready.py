@@ -61,6 +61,7 @@ def descendants(pid: int) -> list[int]:
 def time_to_ready(cmd: list[str], port: int, deadline_s: float = 120) -> float:
     """Seconds from spawning ``cmd`` until ``/ready`` answers 200; the process is then stopped."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TSAD_")}
+    env["TSAD_DATA_DIR"] = tempfile.mkdtemp(prefix="tsad-bench-")  # a fresh embedded store
     url = f"http://127.0.0.1:{port}/ready"
     start = time.perf_counter()
     proc = subprocess.Popen(

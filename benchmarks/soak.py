@@ -24,6 +24,7 @@ import random
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -196,6 +197,7 @@ def main() -> None:
 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TSAD_")}
+    env["TSAD_DATA_DIR"] = tempfile.mkdtemp(prefix="tsad-bench-")  # a fresh embedded store
     log = args.server_log.open("w") if args.server_log else subprocess.DEVNULL
     proc = subprocess.Popen(
         [sys.executable, "-m", "tsad", "serve", "--port", str(port), "--log-level", "warning"],

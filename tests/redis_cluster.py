@@ -49,42 +49,63 @@ class RedisClusterServers:
         """The URL tsad takes for a cluster: any node, with the cluster scheme."""
         return f"redis+cluster://127.0.0.1:{self.ports[0]}"
 
-    def start(self, timeout_s: float = 20.0) -> RedisClusterServers:
-        for port in self.ports:
-            node_dir = self.dir / str(port)
-            node_dir.mkdir()
-            argv = [
-                REDIS_SERVER,
-                "--port", str(port),
-                "--bind", "127.0.0.1",
-                "--dir", str(node_dir),
-                "--cluster-enabled", "yes",
-                "--cluster-config-file", str(node_dir / "nodes.conf"),
-                "--cluster-node-timeout", "2000",
-                "--save", "",
-                "--appendonly", "no",
-                "--daemonize", "no",
-                "--logfile", str(node_dir / "redis.log"),
-            ]  # fmt: skip
-            self.procs.append(
-                subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            )
+    def _launch(self, port: int) -> subprocess.Popen[bytes]:
+        node_dir = self.dir / str(port)
+        node_dir.mkdir(exist_ok=True)
+        argv = [
+            REDIS_SERVER,
+            "--port", str(port),
+            "--bind", "127.0.0.1",
+            "--dir", str(node_dir),
+            "--cluster-enabled", "yes",
+            "--cluster-config-file", str(node_dir / "nodes.conf"),
+            "--cluster-node-timeout", "2000",
+            "--save", "",
+            "--appendonly", "no",
+            "--daemonize", "no",
+            "--logfile", str(node_dir / "redis.log"),
+        ]  # fmt: skip
+        return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def start(self, timeout_s: float = 20.0, *, form: bool = True) -> RedisClusterServers:
+        """Start the nodes and (unless ``form=False``: nodes that know no cluster yet)
+        join them into one cluster."""
+        self.procs = [self._launch(port) for port in self.ports]
         deadline = time.monotonic() + timeout_s
         for port in self.ports:
             self._wait(lambda p=port: _answers(p, b"PING", b"+PONG"), deadline, "PING")
+        if form:
+            self.form(timeout_s)
+        return self
+
+    def form(self, timeout_s: float = 20.0) -> None:
+        """Join the started nodes into one cluster and wait until every node says ok."""
+        deadline = time.monotonic() + timeout_s
         create = [REDIS_CLI, "--cluster", "create"]
         create += [f"127.0.0.1:{p}" for p in self.ports] + ["--cluster-yes"]
         done = subprocess.run(create, capture_output=True, timeout=timeout_s, check=False)
         if done.returncode != 0:
             self.cleanup()
             raise RuntimeError(f"redis-cli --cluster create failed: {done.stdout[-2000:]!r}")
+        self.wait_ok(deadline)
+
+    def wait_ok(self, deadline: float) -> None:
         for port in self.ports:
             self._wait(
                 lambda p=port: _answers(p, b"CLUSTER INFO", b"cluster_state:ok"),
                 deadline,
                 "state ok",
             )
-        return self
+
+    def stop_node(self, i: int) -> None:
+        """SIGKILL node ``i`` (its slots are then served by nobody: no replicas)."""
+        self.procs[i].kill()
+        self.procs[i].wait(timeout=10)
+
+    def start_node(self, i: int, timeout_s: float = 20.0) -> None:
+        """Restart node ``i`` on its port and directory; it rejoins from nodes.conf."""
+        self.procs[i] = self._launch(self.ports[i])
+        self.wait_ok(time.monotonic() + timeout_s)
 
     def _wait(self, ready: Callable[[], bool], deadline: float, what: str) -> None:
         while time.monotonic() < deadline:

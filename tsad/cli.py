@@ -19,13 +19,13 @@ from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import typer
 from rich.console import Console
 
 from tsad import __version__
 from tsad.errors import ClientError, ConfigError, TsadError
+from tsad.redact import redacted_url
 from tsad.settings import Settings
 
 if TYPE_CHECKING:
@@ -98,17 +98,28 @@ def load_settings() -> Settings:
 def describe_buffer(settings: Settings) -> str:
     """Which buffer a process uses, with any password in the Redis URL masked."""
     url = settings.buffer.redis_url
+    if not url and settings.buffer.backend == "embedded":
+        from tsad.buffer.embedded_disk import data_dir
+
+        return f"embedded (SQLite in {data_dir(settings.buffer)}; TSAD_DATA_DIR)"
     if not url:
-        return "memory (in-process; set TSAD_REDIS_URL to use Redis)"
-    parts = urlsplit(url)
-    if parts.password:
-        host = parts.hostname or ""
-        netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
-        url = urlunsplit(parts._replace(netloc=netloc))
-    return f"Redis at {url}"
+        return "memory (in-process, lost on restart; TSAD_BUFFER=embedded keeps it)"
+    return f"Redis at {redacted_url(url)}"
 
 
 # --------------------------------------------------------------------------- serve, worker
+
+
+def _check_data_dir(settings: Settings) -> None:
+    """Fail with one line before binding if the embedded store's directory cannot be
+    used (another tsad holds it, no permission), instead of a start-up traceback."""
+    if settings.buffer.backend != "embedded" or settings.buffer.redis_url:
+        return
+    import os
+
+    from tsad.buffer.embedded_disk import data_dir, lock_dir
+
+    os.close(lock_dir(data_dir(settings.buffer)))
 
 
 @app.command()
@@ -126,17 +137,18 @@ def serve(
         None, min=1, help="Answer 503 beyond this many open connections (slow clients)."
     ),
 ) -> None:
-    """Run the HTTP API (uvicorn); TSAD_REDIS_URL set → Redis buffer, else in-process."""
+    """Run the HTTP API (uvicorn) on the embedded store (TSAD_DATA_DIR) or Redis."""
     settings = load_settings()
     with friendly_errors():
         import uvicorn
 
         from tsad.api.app import create_app
 
+        _check_data_dir(settings)
         application = create_app(settings)
-    shown = f"[{host}]" if ":" in host else host
-    print(f"tsad {__version__} on http://{shown}:{port} · buffer: {describe_buffer(settings)}")
-    print(f"API docs: http://{shown}:{port}/schema · Ctrl-C or SIGTERM stops", flush=True)
+    base = base_url(host, port)
+    print(f"tsad {__version__} on {base} · buffer: {describe_buffer(settings)}")
+    print(f"console: {base}/ · API docs: {base}/schema · Ctrl-C or SIGTERM stops", flush=True)
     # uvicorn owns SIGINT/SIGTERM: it stops accepting, finishes in-flight requests, runs shutdown
     uvicorn.run(
         application,
@@ -147,6 +159,38 @@ def serve(
         timeout_graceful_shutdown=timeout_graceful_shutdown,
         limit_concurrency=limit_concurrency,
     )
+
+
+def base_url(host: str, port: int) -> str:
+    """The URL a person on this machine opens for a server bound to ``host``."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+
+
+@app.command()
+def demo(
+    host: str = typer.Option("127.0.0.1", help="Interface to bind."),
+    port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
+    open_browser: bool = typer.Option(False, "--open", help="Open the console in a browser."),
+) -> None:
+    """Start the server, feed it the shipped sample series and print the console URL."""
+    from tsad.demo_server import run_demo
+
+    with friendly_errors():
+        run_demo(load_settings(), host, port, open_browser=open_browser)
+
+
+@app.command()
+def sample(
+    out: Path = typer.Argument(Path("web_requests.csv"), help="Where to write the CSV."),
+) -> None:
+    """Write the shipped sample series (timestamp,value; 10 days every 10 minutes)."""
+    import shutil
+
+    from tsad.samples import SAMPLE_CSV
+
+    shutil.copyfile(SAMPLE_CSV, out)
+    print(f"wrote {out} (1440 points, a spike and a short outage on the last day)")
 
 
 @app.command()
@@ -281,11 +325,18 @@ def _report_console(output: str | None) -> Console:
     return err if output == "-" else Console(highlight=False)
 
 
-def _finish(output: str | None, plot: Path | None, rows: int, plots: int) -> None:
+def _finish(output: str | None, rows: int, plots: Sequence[Path]) -> None:
     if output and output != "-":
         err.print(f"wrote {output} ({rows} rows)", markup=False)
-    if plot is not None:
-        err.print(f"wrote {plots} plot{'s' if plots != 1 else ''} ({plot})", markup=False)
+    if plots:
+        # the files actually written: many series get one <stem>-<id>.png each
+        names = ", ".join(str(p) for p in plots[:5])
+        more = f", … {len(plots) - 5} more in {plots[0].parent}" if len(plots) > 5 else ""
+        err.print(
+            f"wrote {len(plots)} plot{'s' if len(plots) != 1 else ''}: {names}{more}",
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 @app.command()
@@ -303,13 +354,24 @@ def detect(
     ),
     engine: Engine = typer.Option(Engine.local, help=ENGINE_HELP),
     scheduler: str | None = typer.Option(None, help=SCHEDULER_HELP),
+    sensitivity: float | None = typer.Option(
+        None, help="0-99.9, higher flags more (default TSAD_SENSITIVITY)."
+    ),
+    max_anomaly_ratio: float | None = typer.Option(
+        None, help="Flag at most this share of the points (0 < r <= 0.5)."
+    ),
 ) -> None:
-    """Score every point of FILE against a forecast band and flag the anomalies."""
+    """Score every point of FILE and flag the anomalies (score >= the sensitivity's threshold)."""
+    from tsad.detect.threshold import check_ratio, check_sensitivity
     from tsad.series import check_levels
 
     settings = load_settings()
     with friendly_errors():
         check_levels([level])
+        sens = check_sensitivity(
+            settings.models.sensitivity if sensitivity is None else sensitivity
+        )
+        ratio = check_ratio(max_anomaly_ratio)
         from tsad.cli_render import Done, render_detect
         from tsad.io import check_destination, detect_table, read_series_file, write_table
         from tsad.jobs import DetectOutcome, detect_job
@@ -320,23 +382,44 @@ def detect(
         data = read_series_file(file)
         _prefit(settings, model, data.series, freq, None)
 
-        def job(s: SeriesData) -> DetectOutcome:
-            return detect_job(settings.models, model, s.ts, s.y, freq, level, mode.value)
+        def job(s: SeriesData, progress: Callable[[int, int], None] | None = None) -> DetectOutcome:
+            return detect_job(
+                settings.models, model, s.ts, s.y, freq, level, mode.value, sens, ratio, progress
+            )
 
-        results = run_batch(data.series, job, "detecting", engine=engine, scheduler=scheduler)
+        if len(data.series) == 1 and mode is Mode.online and engine is Engine.local:
+            results = [(data.series[0], _with_progress(lambda tick: job(data.series[0], tick)))]
+        else:
+            results = run_batch(data.series, job, "detecting", engine=engine, scheduler=scheduler)
         scored = [(s.series_id, o.scored) for s, o in results]
         if output:
             write_table(detect_table(scored), output)
+        plots: list[Path] = []
         if plot is not None:
             from tsad.plot import plot_detection, plot_path
 
             for sid, s in scored:
                 n = int(s.is_anomaly.sum())
                 title = f"{file.name}{f' · {sid}' if sid else ''} · {n} anomalies at {level:g}%"
-                plot_detection(plot_path(plot, sid), s, title, level)
+                plots.append(plot_detection(plot_path(plot, sid), s, title, level))
         done = [Done(s, o, file.stem) for s, o in results]
         render_detect(_report_console(output), done, level, mode.value)
-        _finish(output, plot, sum(len(s) for _, s in scored), len(scored))
+        _finish(output, sum(len(s) for _, s in scored), plots)
+
+
+def _with_progress(run: Callable[[Callable[[int, int], None]], T]) -> T:
+    """One long online replay: a progress bar over its refits (stderr)."""
+    from rich.progress import Progress
+
+    from tsad.engine.local import progress_columns
+
+    with Progress(*progress_columns(), console=err, transient=True) as bar:
+        task = bar.add_task("online replay (refits)", total=None)
+
+        def tick(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return run(tick)
 
 
 def parse_levels(text: str) -> list[float]:
@@ -354,7 +437,10 @@ def parse_levels(text: str) -> list[float]:
 @app.command()
 def forecast(
     file: Path = typer.Argument(..., help="CSV/Parquet: timestamp,value or unique_id,ds,y."),
-    h: int = typer.Option(..., "--h", "--horizon", help="Steps to forecast."),
+    h: int | None = typer.Option(
+        None, "--h", help="Steps to forecast (required; --horizon is the same).", show_default=False
+    ),
+    horizon: int | None = typer.Option(None, "--horizon", hidden=True),
     levels: str = typer.Option("80,95", help="Interval levels in percent, comma-separated."),
     model: str = typer.Option("auto", help="auto, stats, nhits, patchtst, ensemble or timegpt."),
     freq: str | None = typer.Option(None, help="Sampling step ('5min', 'h'); inferred if unset."),
@@ -368,6 +454,10 @@ def forecast(
     """Forecast H steps past the end of each series in FILE, with intervals."""
     from tsad.errors import InvalidInput
 
+    if h is None and horizon is None:
+        fail("missing option '--h': how many steps to forecast, e.g. --h 24", 2)
+    h = h if h is not None else horizon
+    assert h is not None
     settings = load_settings()
     with friendly_errors():
         if not 0 < h <= settings.models.max_horizon:
@@ -393,16 +483,17 @@ def forecast(
         bands = [(s.series_id, o.band) for s, o in results]
         if output:
             write_table(forecast_table(bands, lv), output)
+        plots: list[Path] = []
         if plot is not None:
             from tsad.plot import plot_forecast, plot_path
 
             for s, o in results:
                 sid = s.series_id
                 title = f"{file.name}{f' · {sid}' if sid else ''} · {h} steps ahead"
-                plot_forecast(plot_path(plot, sid), s.ts, s.y, o.band, title)
+                plots.append(plot_forecast(plot_path(plot, sid), s.ts, s.y, o.band, title))
         done = [Done(s, o, file.stem) for s, o in results]
         render_forecast(_report_console(output), done, lv)
-        _finish(output, plot, sum(len(b) for _, b in bands), len(bands))
+        _finish(output, sum(len(b) for _, b in bands), plots)
 
 
 # --------------------------------------------------------------------------- bench, main

@@ -12,12 +12,14 @@ import asyncio
 import functools
 import logging
 import multiprocessing
+import os
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 from tsad.errors import DeadlineExceeded, ModelFailed, TsadError
+from tsad.lifeline import exit_with_parent
 from tsad.models.registry import ModelRegistry
 from tsad.settings import ModelSettings
 
@@ -57,7 +59,12 @@ class ModelRunner:
         if self._executor is None:
             if self.mode == "process":
                 ctx = multiprocessing.get_context("spawn")
-                self._executor = ProcessPoolExecutor(self.workers, mp_context=ctx)
+                self._executor = ProcessPoolExecutor(
+                    self.workers,
+                    mp_context=ctx,
+                    initializer=exit_with_parent,  # no orphan, however this process dies
+                    initargs=(os.getpid(),),
+                )
             else:
                 self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="tsad-model")
         return self._executor

@@ -16,7 +16,15 @@ from typing import Any
 import numpy as np
 
 from tsad.buffer import make_buffer
+from tsad.detect.incidents import Incident, group_incidents
 from tsad.detect.online import StoredBand, score_arrivals
+from tsad.detect.residual_score import ScorerState, warmup_points
+from tsad.detect.threshold import (
+    DEFAULT_SENSITIVITY,
+    check_ratio,
+    check_sensitivity,
+    threshold_for,
+)
 from tsad.errors import InvalidInput, NotEnoughPoints, SeriesNotFound, TooLarge, TsadError
 from tsad.global_fit import (
     GLOBAL_MODELS,
@@ -32,7 +40,16 @@ from tsad.jobs import DetectOutcome, ForecastOutcome, detect_job, forecast_job, 
 from tsad.models.registry import ModelRegistry
 from tsad.refit import LocalRefitScheduler
 from tsad.runner import ModelRunner, shared_registry
-from tsad.series import FloatArray, IntArray, Scored, Series, check_levels, check_series_id
+from tsad.series import (
+    FloatArray,
+    IntArray,
+    Scored,
+    Series,
+    check_levels,
+    check_series_id,
+    season_length,
+    unscored,
+)
 from tsad.settings import Settings
 from tsad.types import Buffer, RefitScheduler, SeriesInfo
 
@@ -61,11 +78,15 @@ class IngestResult:
 
 @dataclass(frozen=True)
 class SeriesView:
-    """A series' info and its stored band (if any)."""
+    """A series' info, its stored band (if any) and its detection state."""
 
     info: SeriesInfo
     band: StoredBand | None
     meta: dict[str, Any]
+    learning: bool = True
+    points_needed: int = 0
+    sensitivity: float = DEFAULT_SENSITIVITY
+    threshold: float = 1.0
 
 
 def anomaly_records(scored: Scored) -> list[dict[str, Any]]:
@@ -139,15 +160,22 @@ class TsadService:
         *,
         freq: str | None = None,
         model: str | None = None,
+        sensitivity: float | None = None,
     ) -> IngestResult:
-        """Append points, score them against the stored band, queue a refit if due."""
+        """Append points, score them against the stored band, queue a refit if due.
+
+        ``sensitivity`` given here is stored for the series (later appends use it)."""
         check_series_id(series_id)
         self._check_batch(ts.shape[0])
         if model is not None:
             self.registry.resolve(model)
+        if sensitivity is not None:
+            sensitivity = check_sensitivity(sensitivity)
         result = await self.buffer.append(series_id, ts, y)
         state = await self.buffer.get_state(series_id) or {}
-        if (freq or model) and _meta_changes(state, freq, model):
+        if (freq or model or sensitivity is not None) and _meta_changes(
+            state, freq, model, sensitivity
+        ):
             meta = dict(state.get("meta", {}))
             if freq:
                 from tsad.series import parse_freq
@@ -156,11 +184,28 @@ class TsadService:
                 meta["freq_given"] = freq
             if model:
                 meta["model"] = model
+            if sensitivity is not None:
+                meta["sensitivity"] = sensitivity
             state = {**state, "meta": meta}
             await self.buffer.put_state(series_id, state)
         band = self._band(series_id, state)
         order = np.argsort(ts, kind="stable")
-        scored, due = score_arrivals(band, ts[order], y[order])
+        sens = self._sensitivity(state)
+        scorer = state.get("scorer")
+        flagged, due = score_arrivals(
+            band,
+            ts[order],
+            y[order],
+            ScorerState.from_state(scorer) if scorer else None,
+            sens,
+        )
+        if flagged is None:
+            scored = unscored(ts[order], y[order])
+        else:
+            scored = flagged.scored
+            # re-read: a refit may have stored a new band while this request waited
+            fresh = await self.buffer.get_state(series_id) or {}
+            await self.buffer.put_state(series_id, {**fresh, "scorer": flagged.state.to_state()})
         if scored.is_anomaly.any():
             await self.buffer.add_anomalies(series_id, anomaly_records(scored))
         scheduled = await self.scheduler.schedule(series_id) if due else False
@@ -178,6 +223,10 @@ class TsadService:
             except Exception:  # a listener (alerts, metrics) must never fail an ingest
                 log.exception("ingest listener %r failed", listener)
         return ingested
+
+    def _sensitivity(self, state: dict[str, Any]) -> float:
+        stored = state.get("meta", {}).get("sensitivity")
+        return float(stored) if stored is not None else self.settings.models.sensitivity
 
     def _band(self, series_id: str, state: dict[str, Any]) -> StoredBand | None:
         raw = state.get("band")
@@ -223,6 +272,7 @@ class TsadService:
                 meta.get("step_ms"),
                 None,
                 models.detect_level,
+                "scorer" not in state,
                 timeout=self.settings.api.request_deadline_s,
             )
         except NotEnoughPoints:
@@ -243,7 +293,10 @@ class TsadService:
             step_ms=stored.step_ms,
             fitted_at=stored.fitted_at,
         )
-        await self.buffer.put_state(series_id, {**state, "band": stored.to_state(), "meta": meta})
+        fresh = {**state, "band": stored.to_state(), "meta": meta}
+        if report.scorer is not None and "scorer" not in state:
+            fresh["scorer"] = report.scorer
+        await self.buffer.put_state(series_id, fresh)
         # a model with a global fit (neural, ensemble) asked for: keep that fit fresh;
         # also after a fallback, which may be the ensemble waiting for its first one
         asked = self.registry.resolve(meta.get("model"))
@@ -374,13 +427,24 @@ class TsadService:
         model: str | None = None,
         mode: str = "batch",
         freq: str | None = None,
+        sensitivity: float | None = None,
+        max_anomaly_ratio: float | None = None,
     ) -> DetectOutcome:
-        """Score every point of a stored series or inline points (batch or online)."""
+        """Score every point of a stored series or inline points (batch or online).
+
+        ``sensitivity`` defaults to the stored series' own, else the setting;
+        ``max_anomaly_ratio`` caps the share of points this request flags."""
         lv = check_levels([self.settings.models.detect_level if level is None else level])[0]
         if mode not in ("batch", "online"):
             raise InvalidInput(f"mode must be 'batch' or 'online', got {mode!r}")
+        ratio = check_ratio(max_anomaly_ratio)
         self.registry.resolve(model)
         ts, y, freq = await self._source(series_id, points, freq)
+        if sensitivity is None:
+            state = (await self.buffer.get_state(series_id) or {}) if series_id else {}
+            sens = self._sensitivity(state)
+        else:
+            sens = check_sensitivity(sensitivity)
         return await self.runner.run(
             detect_job,
             self.settings.models,
@@ -390,6 +454,8 @@ class TsadService:
             freq,
             lv,
             mode,
+            sens,
+            ratio,
             timeout=self.settings.api.request_deadline_s,
         )
 
@@ -429,7 +495,27 @@ class TsadService:
         if info is None:
             raise SeriesNotFound(f"series {series_id!r} does not exist")
         state = await self.buffer.get_state(series_id) or {}
-        return SeriesView(info, self._band(series_id, state), dict(state.get("meta", {})))
+        band = self._band(series_id, state)
+        sens = self._sensitivity(state)
+        raw = state.get("scorer")
+        step = band.step_ms if band is not None else state.get("meta", {}).get("step_ms")
+        season = season_length(int(step)) if step else 1
+        need = warmup_points(season)
+        scored_n = int(raw.get("n", 0)) if raw else 0
+        # points before the first band are not scored: they count as still needed
+        before_band = (
+            0 if band is not None else max(0, self.settings.models.min_points - info.count)
+        )
+        needed = max(0, need - scored_n) + before_band
+        return SeriesView(
+            info,
+            band,
+            dict(state.get("meta", {})),
+            learning=needed > 0,
+            points_needed=needed,
+            sensitivity=sens,
+            threshold=threshold_for(sens),
+        )
 
     async def points(self, series_id: str, start: int | None, end: int | None) -> Series:
         check_series_id(series_id)
@@ -445,6 +531,14 @@ class TsadService:
             raise SeriesNotFound(f"series {series_id!r} does not exist")
         return await self.buffer.anomalies(series_id, start, end)
 
+    async def incidents(self, series_id: str, start: int | None, end: int | None) -> list[Incident]:
+        """Flags of one episode grouped (``tsad.detect.incidents``)."""
+        records = await self.anomalies(series_id, start, end)
+        info = await self.buffer.info(series_id)
+        state = await self.buffer.get_state(series_id) or {}
+        step = state.get("meta", {}).get("step_ms") or 60_000
+        return group_incidents(records, int(step), info.last if info is not None else None)
+
     async def delete(self, series_id: str) -> None:
         check_series_id(series_id)
         self._band_cache.pop(series_id, None)
@@ -452,8 +546,12 @@ class TsadService:
             raise SeriesNotFound(f"series {series_id!r} does not exist")
 
 
-def _meta_changes(state: dict[str, Any], freq: str | None, model: str | None) -> bool:
+def _meta_changes(
+    state: dict[str, Any], freq: str | None, model: str | None, sensitivity: float | None
+) -> bool:
     meta = state.get("meta", {})
-    return (model is not None and meta.get("model") != model) or (
-        freq is not None and meta.get("freq_given") != freq
+    return (
+        (model is not None and meta.get("model") != model)
+        or (freq is not None and meta.get("freq_given") != freq)
+        or (sensitivity is not None and meta.get("sensitivity") != sensitivity)
     )

@@ -10,9 +10,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from tsad.detect.incidents import GAP_STEPS
+from tsad.detect.threshold import DEFAULT_SENSITIVITY
 from tsad.errors import ConfigError
 
-MODELS = ("auto", "stats", "nhits", "patchtst", "timegpt")
+MODELS = ("auto", "stats", "nhits", "patchtst", "ensemble", "timegpt")
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
@@ -74,6 +76,20 @@ def _rate(env: Mapping[str, str], name: str) -> tuple[int, str] | None:
     return int(count), unit
 
 
+BACKENDS = ("memory", "embedded", "redis")
+
+
+def _backend(env: Mapping[str, str]) -> str:
+    """TSAD_BUFFER, defaulting to redis when TSAD_REDIS_URL is set, else embedded."""
+    url = _str(env, "TSAD_REDIS_URL")
+    backend = _choice(env, "TSAD_BUFFER", BACKENDS, "redis" if url else "embedded")
+    if backend == "redis" and not url:
+        raise ConfigError("TSAD_BUFFER=redis needs TSAD_REDIS_URL")
+    if backend != "redis" and url:
+        raise ConfigError(f"TSAD_BUFFER={backend} cannot be combined with TSAD_REDIS_URL")
+    return backend
+
+
 @dataclass(frozen=True)
 class BufferSettings:
     """Where points live and how many are kept."""
@@ -85,6 +101,12 @@ class BufferSettings:
     redis_timeout_s: float = 2.0
     # TSAD_REDIS_URL names a Redis Cluster node (also implied by a redis+cluster:// URL)
     redis_cluster: bool = False
+    # "memory" (this process only), "embedded" (SQLite in data_dir, kept across restarts)
+    # or "redis". Built by hand (tests, libraries) the default is memory; from the
+    # environment (`tsad serve`) it is embedded unless TSAD_REDIS_URL is set.
+    backend: str = "memory"
+    data_dir: str | None = None  # None: $XDG_DATA_HOME/tsad or ~/.local/share/tsad
+    data_sync: str = "normal"  # "full": fsync every group commit (survives power loss)
 
 
 @dataclass(frozen=True)
@@ -93,6 +115,8 @@ class ModelSettings:
 
     default_model: str = "auto"
     detect_level: float = 99.0
+    #: flag threshold knob, Azure's scale: 0–99.9, higher flags more (tsad.detect.threshold)
+    sensitivity: float = DEFAULT_SENSITIVITY
     min_points: int = 12
     max_horizon: int = 10_000
     fit_window: int = 2_016
@@ -162,9 +186,11 @@ class IntegrationSettings:
     seen_fingerprints_max: int = 10_000
     alertmanager_urls: tuple[str, ...] = ()
     alert_direction: str = "both"
-    alert_n: int = 2
-    alert_m: int = 3
-    alert_recovery: int = 3
+    # flags are already one per incident (the scorer damps repeats): alert on the first
+    # flag of an incident, resolve after the incident's gap of quiet points
+    alert_n: int = 1
+    alert_m: int = 1
+    alert_recovery: int = GAP_STEPS
     outbound_queue_size: int = 1_000
     outbound_retries: int = 3
     outbound_timeout_s: float = 5.0
@@ -182,8 +208,8 @@ def _integrations(env: Mapping[str, str]) -> IntegrationSettings:
         bucket_ms = parse_freq(bucket)
     except InvalidInput as exc:
         raise ConfigError(f"TSAD_ALERT_BUCKET: {exc.detail}") from exc
-    n = _int(env, "TSAD_ALERT_N", 2)
-    m = _int(env, "TSAD_ALERT_M", max(n, 3))
+    n = _int(env, "TSAD_ALERT_N", 1)
+    m = _int(env, "TSAD_ALERT_M", n)
     if n > m:
         raise ConfigError(f"TSAD_ALERT_N ({n}) must not exceed TSAD_ALERT_M ({m})")
     urls = tuple(
@@ -204,7 +230,7 @@ def _integrations(env: Mapping[str, str]) -> IntegrationSettings:
         alert_direction=_choice(env, "TSAD_ALERT_DIRECTION", ALERT_DIRECTIONS, "both"),
         alert_n=n,
         alert_m=m,
-        alert_recovery=_int(env, "TSAD_ALERT_RECOVERY", 3),
+        alert_recovery=_int(env, "TSAD_ALERT_RECOVERY", GAP_STEPS),
         outbound_queue_size=_int(env, "TSAD_OUTBOUND_QUEUE_SIZE", 1_000),
         outbound_retries=_int(env, "TSAD_OUTBOUND_RETRIES", 3, minimum=0),
         outbound_timeout_s=_float(env, "TSAD_OUTBOUND_TIMEOUT_S", 5.0),
@@ -262,10 +288,16 @@ class Settings:
         level = _float(env, "TSAD_DETECT_LEVEL", 99.0)
         if not 0 < level < 100:
             raise ConfigError(f"TSAD_DETECT_LEVEL must be in (0, 100), got {level}")
+        sensitivity = _float(env, "TSAD_SENSITIVITY", DEFAULT_SENSITIVITY)
+        if not 0 <= sensitivity < 100:
+            raise ConfigError(f"TSAD_SENSITIVITY must be in [0, 100), got {sensitivity}")
         max_age = _int(env, "TSAD_MAX_AGE_S", 0, minimum=0)
         keys = tuple(k.strip() for k in env.get("TSAD_API_KEYS", "").split(",") if k.strip())
         return cls(
             buffer=BufferSettings(
+                backend=_backend(env),
+                data_dir=_str(env, "TSAD_DATA_DIR"),
+                data_sync=_choice(env, "TSAD_DATA_SYNC", ("normal", "full"), "normal"),
                 redis_url=_str(env, "TSAD_REDIS_URL"),
                 max_points_per_series=_int(env, "TSAD_MAX_POINTS_PER_SERIES", 50_000),
                 max_age_s=max_age or None,
@@ -276,6 +308,7 @@ class Settings:
             models=ModelSettings(
                 default_model=default_model,
                 detect_level=level,
+                sensitivity=sensitivity,
                 min_points=_int(env, "TSAD_MIN_POINTS", 12, minimum=3),
                 max_horizon=_int(env, "TSAD_MAX_HORIZON", 10_000),
                 fit_window=_int(env, "TSAD_FIT_WINDOW", 2_016, minimum=24),

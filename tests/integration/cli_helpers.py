@@ -95,3 +95,20 @@ def assert_one_line_error(proc: subprocess.CompletedProcess[str], needle: str) -
     assert lines[0].startswith("tsad: error: ")
     assert needle in lines[0]
     assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def descendants(pid: int) -> list[int]:
+    """Pids of every process below ``pid`` (from /proc), so none outlives the test."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = [], [pid]
+    while frontier:
+        kids = [child for child, parent in parents.items() if parent in frontier]
+        found += kids
+        frontier = kids
+    return found

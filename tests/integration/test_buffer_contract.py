@@ -1,9 +1,11 @@
-"""The Buffer contract: one suite, run against MemoryBuffer and RedisBuffer on a real
-redis-server and on a real 3-master Redis Cluster."""
+"""The Buffer contract: one suite, run against MemoryBuffer, the embedded SQLite store
+(EmbeddedBuffer, in a fresh data dir) and RedisBuffer on a real redis-server and on a
+real 3-master Redis Cluster."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,6 +13,7 @@ import pytest
 
 from tests import redis_cluster as cluster_fixtures
 from tests import redis_server as fixtures
+from tsad.buffer.embedded import EmbeddedBuffer
 from tsad.buffer.memory import MemoryBuffer
 from tsad.errors import TooLarge
 from tsad.settings import BufferSettings
@@ -28,14 +31,17 @@ MIN = 60_000
 MakeBuffer = Callable[..., Awaitable[Buffer]]
 
 
-@pytest.fixture(params=["memory", "redis", "cluster"])
-async def make_buf(request: pytest.FixtureRequest) -> AsyncIterator[MakeBuffer]:
+@pytest.fixture(params=["memory", "embedded", "redis", "cluster"])
+async def make_buf(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[MakeBuffer]:
     """Builds buffers of the parametrised kind with the given BufferSettings fields."""
     made: list[Buffer] = []
 
     async def make(**fields: Any) -> Buffer:
         if request.param == "memory":
             buf: Buffer = MemoryBuffer(BufferSettings(**fields))
+        elif request.param == "embedded":
+            data = str(tmp_path / f"data{len(made)}")
+            buf = EmbeddedBuffer.open(BufferSettings(backend="embedded", data_dir=data, **fields))
         else:
             from tsad.buffer.redis import RedisBuffer
 
@@ -53,7 +59,7 @@ async def make_buf(request: pytest.FixtureRequest) -> AsyncIterator[MakeBuffer]:
 
 @pytest.fixture
 async def buffer(make_buf: MakeBuffer) -> Buffer:
-    """A buffer with default settings: memory, redis or cluster."""
+    """A buffer with default settings: memory, embedded, redis or cluster."""
     return await make_buf()
 
 

@@ -15,7 +15,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.cli_helpers import assert_one_line_error, clean_env, run_tsad, tsad_command
+from tests.integration.cli_helpers import (
+    assert_one_line_error,
+    clean_env,
+    descendants,
+    run_tsad,
+    tsad_command,
+)
 from tests.redis_server import redis_available, redis_server
 
 HEAVY = ("torch", "neuralforecast", "nixtla", "statsforecast", "matplotlib", "uvicorn")
@@ -26,23 +32,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def descendants(pid: int) -> list[int]:
-    """Pids of every process below ``pid`` (from /proc), so none outlives the test."""
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(stat.parent.name)] = int(fields[1])
-    found, frontier = [], [pid]
-    while frontier:
-        kids = [child for child, parent in parents.items() if parent in frontier]
-        found += kids
-        frontier = kids
-    return found
 
 
 def reap(pids: list[int]) -> None:
@@ -78,7 +67,7 @@ def test_serve_answers_health_and_stops_on_sigterm(tmp_path: Path) -> None:
             stdout=out,
             stderr=err,
             text=True,
-            env=clean_env(),
+            env=clean_env(TSAD_DATA_DIR=str(tmp_path / "data")),
         )
     children: list[int] = []
     try:
@@ -98,7 +87,11 @@ def test_serve_answers_health_and_stops_on_sigterm(tmp_path: Path) -> None:
     assert "Application shutdown complete" in err_path.read_text()
     printed = out_path.read_text()
     assert f"http://127.0.0.1:{port}" in printed
-    assert "buffer: memory" in printed
+    assert f"buffer: embedded (SQLite in {tmp_path / 'data'}" in printed
+    # the banner points at pages that exist
+    assert (
+        f"console: http://127.0.0.1:{port}/ · API docs: http://127.0.0.1:{port}/schema" in printed
+    )
 
 
 def test_serve_with_bad_setting_exits_2() -> None:

@@ -7,19 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import socket
-import subprocess
-import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.redis_server import free_port, redis_available, redis_server
+from tests.integration.serve_process import ServeProcess
+from tests.redis_server import redis_available, redis_server
 from tsad.buffer.redis import RedisBuffer
 from tsad.settings import BufferSettings
 
@@ -27,37 +27,24 @@ T0 = 1_700_000_000
 MAX_BODY = 65_536
 
 
-class Served:
-    """One `tsad serve` process of the test's own."""
+class Served(ServeProcess):
+    """One `tsad serve` process of the test's own (model fits in a thread, small bodies)."""
 
     def __init__(self, **env: str) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        full = {k: v for k, v in os.environ.items() if not k.startswith("TSAD_")}
-        full.update(TSAD_RUNNER="thread", TSAD_MAX_BODY_BYTES=str(MAX_BODY), **env)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tsad", "serve", "--port", str(self.port)],
-            env=full,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, "tsad serve exited"
-            try:
-                if httpx.get(self.base + "/ready", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise AssertionError("tsad serve never became ready")
+        self.data = tempfile.TemporaryDirectory(prefix="tsad-data-")
+        defaults = {
+            "TSAD_RUNNER": "thread",
+            "TSAD_MAX_BODY_BYTES": str(MAX_BODY),
+            "TSAD_DATA_DIR": self.data.name,
+        }
+        super().__init__(Path(self.data.name) / "serve.log", **{**defaults, **env})
 
     def raw(self) -> socket.socket:
         return socket.create_connection(("127.0.0.1", self.port), timeout=30)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(timeout=20)
+        super().stop()
+        self.data.cleanup()
 
 
 @pytest.fixture

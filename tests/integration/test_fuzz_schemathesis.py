@@ -29,11 +29,12 @@ schemathesis.serializer.alias("application/x-protobuf", "application/octet-strea
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`tsad serve` with small limits, model fits in a thread, on a free loopback port."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TSAD_")}
     env.update(
+        TSAD_DATA_DIR=str(tmp_path_factory.mktemp("data")),
         TSAD_RUNNER="thread",
         TSAD_MAX_POINTS_PER_REQUEST="300",
         TSAD_MAX_SERIES_PER_REQUEST="5",

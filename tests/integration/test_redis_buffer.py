@@ -10,7 +10,7 @@ import redis.asyncio as aredis
 from tests import redis_server as fixtures
 from tests.redis_server import RedisServer
 from tsad.buffer.memory import MemoryBuffer
-from tsad.buffer.redis import RedisBuffer
+from tsad.buffer.redis import POINT, RedisBuffer
 from tsad.errors import BufferUnavailable
 from tsad.settings import BufferSettings
 
@@ -72,10 +72,12 @@ async def test_keys_of_a_series_share_one_hash_tag(redis_url: str) -> None:
     raw = aredis.Redis.from_url(redis_url)
     keys = sorted(k.decode() for k in await raw.keys("*"))
     assert keys == [
+        "tsad:layout",
         "tsad:series",
         "tsad:{web.p99}:anomalies",
+        "tsad:{web.p99}:chunks",
+        "tsad:{web.p99}:count",
         "tsad:{web.p99}:meta",
-        "tsad:{web.p99}:points",
         "tsad:{web.p99}:state",
     ]
     await raw.aclose()
@@ -124,4 +126,81 @@ async def test_outage_raises_buffer_unavailable_and_recovers_without_restart(
     result = await buf.append("cpu", ts + 2, np.array([3.0]))
     assert (result.accepted, result.duplicates) == (1, 0)
     assert (await buf.window("cpu")).ts.tolist() == [T0 + 2]
+    await buf.close()
+
+
+async def _write_old_layout(url: str, sid: str, ts: np.ndarray, y: np.ndarray) -> None:
+    """What a tsad before the chunk layout stored: one 16-byte member per point."""
+    raw = aredis.Redis.from_url(url)
+    rec = np.empty(ts.shape[0], POINT)
+    rec["ts"], rec["y"] = ts, y
+    packed = rec.tobytes()
+    mapping = {packed[i * 16 : i * 16 + 16]: int(t) for i, t in enumerate(ts)}
+    await raw.zadd(f"tsad:{{{sid}}}:points", mapping)  # type: ignore[arg-type]
+    await raw.sadd("tsad:series", sid)  # type: ignore[misc]
+    await raw.aclose()
+
+
+async def test_the_previous_point_layout_is_migrated_in_place(own_redis: RedisServer) -> None:
+    """Series stored one member per point (the old layout) read back unchanged after the
+    first contact, are appended to with dedupe, and leave no old key behind."""
+    url = own_redis.url
+    ts = T0 + np.arange(1_000, dtype=np.int64) * 60_000
+    y = np.arange(1_000.0)
+    await _write_old_layout(url, "old.a", ts, y)
+    await _write_old_layout(url, "old.b", ts[:10], y[:10])
+    buf = _buf(url, max_points_per_series=900)
+    window = await buf.window("old.a")
+    np.testing.assert_array_equal(window.ts, ts)
+    np.testing.assert_array_equal(window.y, y)
+    assert [(i.series_id, i.count) for i in await buf.list_series()] == [
+        ("old.a", 1_000),
+        ("old.b", 10),
+    ]
+    result = await buf.append("old.b", ts[5:15], np.full(10, -1.0))
+    assert (result.accepted, result.duplicates) == (5, 5)
+    assert (await buf.window("old.b")).y.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0] + [-1.0] * 10
+    raw = aredis.Redis.from_url(url)
+    assert await raw.keys("tsad:{*}:points") == []
+    await raw.aclose()
+    await buf.close()
+
+
+async def test_random_small_and_old_batches_across_many_chunks_agree(redis_url: str) -> None:
+    """Single points, short runs and re-sends into the middle of a multi-chunk series give
+    MemoryBuffer's counts and data (chunk merges, splits and retention cuts)."""
+    rng = np.random.default_rng(11)
+    settings = {"max_points_per_series": 3_000}
+    ref = MemoryBuffer(BufferSettings(**settings))  # type: ignore[arg-type]
+    buf = _buf(redis_url, **settings)
+    for step in range(300):
+        n = int(rng.choice([1, 2, 7, 300]))
+        centre = step * 12 if step % 4 else int(rng.integers(0, step * 12 + 1))
+        ts = (T0 + (centre + rng.integers(-20, 20, n)) * 1_000).astype(np.int64)
+        y = rng.normal(size=n).round(3)
+        assert await buf.append("m", ts, y) == await ref.append("m", ts, y), f"step {step}"
+    w_got, w_want = await buf.window("m"), await ref.window("m")
+    np.testing.assert_array_equal(w_got.ts, w_want.ts)
+    np.testing.assert_array_equal(w_got.y, w_want.y)
+    lim_got = await buf.window("m", end=int(w_want.ts[-500]), limit=700)
+    lim_want = await ref.window("m", end=int(w_want.ts[-500]), limit=700)
+    np.testing.assert_array_equal(lim_got.ts, lim_want.ts)
+    assert await buf.info("m") == await ref.info("m")
+    await buf.close()
+
+
+async def test_old_layout_writes_after_a_conversion_are_merged(own_redis: RedisServer) -> None:
+    """A replica still on the previous layout writing to a converted series (a rolling
+    upgrade): the next append merges both, its own points and the old replica's kept."""
+    url = own_redis.url
+    buf = _buf(url)
+    ts = T0 + np.arange(20, dtype=np.int64) * 60_000
+    await buf.append("mixed", ts[:10], np.zeros(10))
+    await _write_old_layout(url, "mixed", ts[5:15], np.ones(10))
+    result = await buf.append("mixed", ts[15:], np.full(5, 2.0))
+    assert (result.accepted, result.duplicates) == (5, 0)
+    window = await buf.window("mixed")
+    np.testing.assert_array_equal(window.ts, ts)
+    assert window.y.tolist() == [0.0] * 5 + [1.0] * 10 + [2.0] * 5
+    assert (await buf.info("mixed")).count == 20  # type: ignore[union-attr]
     await buf.close()

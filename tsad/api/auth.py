@@ -11,6 +11,8 @@ from the HTTP method:
 * ``ops`` — ``/health``, ``/ready``, ``/metrics``: a key only with
   ``TSAD_AUTH_OPS=1``, so probes and scrapers keep working by default;
 * ``always`` — the TimeGPT-compatible routes (the nixtla SDK always sends one);
+* ``public`` — the web console's pages and static assets (no data in them: the
+  console's own API calls carry the key and are checked like any client's);
 * routes guarded by the webhook shared secret are left to that guard.
 
 Keys are compared with ``hmac.compare_digest`` against every configured key so
@@ -32,7 +34,7 @@ from tsad.api.routes.webhooks import webhook_guard
 from tsad.errors import Unauthorized
 from tsad.settings import Settings
 
-Access = Literal["write", "read", "ops", "always"]
+Access = Literal["write", "read", "ops", "always", "public"]
 AUTH_OPT = "auth"
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -75,7 +77,7 @@ def key_identity(headers: Mapping[str, str], keys: tuple[str, ...]) -> str | Non
 def access_of(method: str, opt: Mapping[str, Any]) -> Access:
     """The access class of a request: the route's ``opt["auth"]``, else by method."""
     declared = opt.get(AUTH_OPT)
-    if declared in ("write", "read", "ops", "always"):
+    if declared in ("write", "read", "ops", "always", "public"):
         return declared  # type: ignore[no-any-return]
     return "read" if method.upper() in _READ_METHODS else "write"
 
@@ -83,7 +85,7 @@ def access_of(method: str, opt: Mapping[str, Any]) -> Access:
 def needs_key(access: Access, settings: Settings) -> bool:
     """Whether a request of this class must carry a key under these settings."""
     api = settings.api
-    if not api.api_keys:
+    if not api.api_keys or access == "public":
         return False
     if access == "read":
         return api.auth_reads

@@ -14,6 +14,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -65,11 +66,13 @@ def local_server(timeout_s: float = 60.0) -> Iterator[str]:
     import httpx
 
     port = free_port()
+    # a store of its own (not the user's TSAD_DATA_DIR, which a running server may hold)
+    data = tempfile.TemporaryDirectory(prefix="tsad-bench-")
     proc = subprocess.Popen(
         [sys.executable, "-m", "tsad", "serve", "--port", str(port), "--log-level", "warning"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env=dict(os.environ),
+        env={**os.environ, "TSAD_DATA_DIR": data.name},
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -91,6 +94,7 @@ def local_server(timeout_s: float = 60.0) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        data.cleanup()
 
 
 def _payloads(series: str, requests: int, size: int) -> list[tuple[str, dict[str, object]]]:

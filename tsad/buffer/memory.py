@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 
 from tsad.errors import TooLarge
-from tsad.series import FloatArray, IntArray, Series, clean
+from tsad.series import Cleaned, FloatArray, IntArray, Series, clean
 from tsad.settings import BufferSettings
 from tsad.types import AppendResult, SeriesInfo
 
-_MAX_ANOMALIES = 10_000
+MAX_ANOMALIES = 10_000
 
 
 class _Store:
@@ -83,15 +83,25 @@ class MemoryBuffer:
     async def append(self, series_id: str, ts: IntArray, y: FloatArray) -> AppendResult:
         if ts.shape[0] == 0:
             return AppendResult(0, 0)
+        return self.apply(series_id, clean(ts, y), int(ts.shape[0]))
+
+    def store(self, series_id: str) -> _Store | None:
+        """The live arrays of a series (read-only for callers), or None."""
+        return self._series.get(series_id)
+
+    def apply(
+        self, series_id: str, cleaned: Cleaned, sent: int, *, check_max: bool = True
+    ) -> AppendResult:
+        """Append a cleaned (sorted, de-duplicated) batch of ``sent`` points, synchronously.
+
+        Raises TooLarge before changing anything when a new series would pass max_series."""
         store = self._series.get(series_id)
-        if store is None and len(self._series) >= self.settings.max_series:
+        if check_max and store is None and len(self._series) >= self.settings.max_series:
             raise TooLarge(
                 f"the buffer holds its maximum of {self.settings.max_series} series; "
                 "delete some or raise TSAD_MAX_SERIES"
             )
-        cleaned = clean(ts, y)
         new_ts, new_y = cleaned.series.ts, cleaned.series.y
-        batch_dupes = cleaned.duplicates
         if store is None:
             store = _Store()
             store.push(new_ts, new_y)
@@ -108,8 +118,12 @@ class MemoryBuffer:
         if self.settings.max_age_s:
             min_ts = int(store.ts[store.stop - 1]) - self.settings.max_age_s * 1000
         store.trim(self.settings.max_points_per_series, min_ts)
-        dupes = batch_dupes + stored_dupes
-        return AppendResult(accepted=int(ts.shape[0]) - dupes, duplicates=dupes)
+        dupes = cleaned.duplicates + stored_dupes
+        return AppendResult(accepted=sent - dupes, duplicates=dupes)
+
+    def adopt_state(self, series_id: str, state: dict[str, Any]) -> None:
+        """Keep ``state`` as it is (the caller hands it over: no copy)."""
+        self._state[series_id] = state
 
     async def window(
         self,
@@ -167,7 +181,7 @@ class MemoryBuffer:
     async def add_anomalies(self, series_id: str, records: Sequence[dict[str, Any]]) -> None:
         if not records:
             return
-        log = self._anomalies.setdefault(series_id, deque(maxlen=_MAX_ANOMALIES))
+        log = self._anomalies.setdefault(series_id, deque(maxlen=MAX_ANOMALIES))
         known = {r["ts"] for r in log}
         for record in records:
             if record["ts"] in known:

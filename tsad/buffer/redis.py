@@ -6,20 +6,25 @@ Semantics match ``MemoryBuffer`` exactly (the contract suite runs against both).
 Key layout — all keys of a series share the hash tag ``{<series>}`` so one series
 lives on one Cluster slot::
 
-    tsad:{<sid>}:points     ZSET  score = ts (ms), member = 16 bytes: >i8 ts, >f8 value
+    tsad:{<sid>}:chunks     ZSET  score = last ts of the chunk (ms), member = one chunk of
+                                  up to 256 points: >i8 base, then >u4 offset + >f8 value
+    tsad:{<sid>}:count      STRING number of stored points
     tsad:{<sid>}:state      STRING msgspec JSON of the opaque state dict
     tsad:{<sid>}:meta       STRING msgspec JSON of state["meta"] (cheap for list_series)
     tsad:{<sid>}:anomalies  ZSET  score = ts, member = msgspec JSON record
     tsad:series             SET   ids of series that hold points (the global index)
 
-Why one ZSET with packed members: measured here with 100k points in 1,000-point
-batches (redis 7.0, 2 shared cores), a ZSET of packed (ts, value) members took
-0.61 s to ingest and 128 B/point, against 1.33 s and 203 B/point for a ZSET of
-timestamps plus a HASH of values; a 10k window read is 2.7 ms (one ZRANGE, bytes
-joined and viewed by numpy) against 35 ms (ZRANGE + HMGET + parsing). Because
-the member carries the value, dedupe needs the stored member of a timestamp: the
-append script fetches the stored members in the batch's time span once (usually
-nothing, as monitoring data arrives in order) and removes those it replaces.
+Why chunks: the previous layout, one ZSET member of 16 packed bytes per point, cost
+128 B/point (the skiplist and dict entry per member); a chunk of 256 points is one
+member, so a point costs its 12 bytes plus a share of one entry (figures in
+benchmarks/README.md). The append script merges a batch into the chunks whose span it
+overlaps — for in-order data only the last chunk, while it has room — deduping by
+timestamp (last write wins), and applies retention by dropping whole chunks and
+cutting the first one; still one round trip. Windows are read as chunks (one ZRANGE)
+and decoded by numpy. A series still in the previous layout (``tsad:{<sid>}:points``)
+is converted by the first append that touches it, and every listed series is
+converted when a buffer first talks to Redis (``MIGRATE_LUA``, once per database:
+``tsad:layout`` records it).
 
 The index set is global (another slot). On one Redis primary the append script
 updates it atomically with the points. On a Redis Cluster (``redis+cluster://`` or
@@ -42,12 +47,15 @@ import msgspec
 import numpy as np
 from redis import exceptions as rexc
 
+from tsad.buffer.codec import encoder as _encoder
 from tsad.buffer.redis_client import ColdStartGate, RedisClient, connect, is_cluster
 from tsad.buffer.redis_scripts import (
     ANOMALIES_LUA,
     APPEND_CLUSTER_LUA,
     APPEND_LUA,
+    CHUNK,
     MAX_ANOMALIES,
+    MIGRATE_LUA,
     NEW_SERIES,
     RESERVE_LUA,
     TOO_MANY,
@@ -57,11 +65,42 @@ from tsad.series import FloatArray, IntArray, Series, clean
 from tsad.settings import BufferSettings
 from tsad.types import AppendResult, SeriesInfo
 
-__all__ = ["POINT", "RedisBuffer", "connect", "translate"]
+__all__ = ["POINT", "REDIS_ERRORS", "RedisBuffer", "connect", "translate"]
 
-POINT = np.dtype([("ts", ">i8"), ("y", ">f8")])
+POINT = np.dtype([("ts", ">i8"), ("y", ">f8")])  # what an append sends (and the old layout)
+_CHUNK_POINT = np.dtype([("off", ">u4"), ("y", ">f8")])
+LAYOUT = "2"  # tsad:layout once every listed series is in chunks
 # Errors that mean "Redis is not there or not writable right now": retry later (503).
-_UNAVAILABLE_REPLIES = ("OOM", "MISCONF", "LOADING", "READONLY", "TRYAGAIN", "MASTERDOWN")
+_UNAVAILABLE_REPLIES = (
+    "OOM",
+    "MISCONF",
+    "LOADING",
+    "READONLY",
+    "TRYAGAIN",
+    "MASTERDOWN",
+    "CLUSTERDOWN",
+    "MOVED",
+    "ASK",
+)
+# A cluster that is not formed, partly down or resharding: redis-py's cluster errors
+# (RedisClusterException is not a RedisError: no reachable node, slots not covered,
+# redirections exhausted). Retrying later helps with every one of them.
+_UNAVAILABLE_TYPES = (
+    rexc.ConnectionError,
+    rexc.TimeoutError,
+    OSError,
+    rexc.ReadOnlyError,
+    rexc.RedisClusterException,
+    rexc.ClusterError,
+    rexc.ClusterDownError,
+    rexc.TryAgainError,
+    rexc.MasterDownError,
+    rexc.BusyLoadingError,
+    rexc.AskError,
+    rexc.MovedError,
+)
+#: everything a redis-py call may raise (what the buffer and queue guards catch)
+REDIS_ERRORS = (rexc.RedisError, rexc.RedisClusterException, OSError)
 
 
 def translate(exc: Exception, what: str) -> BackendError:
@@ -69,21 +108,9 @@ def translate(exc: Exception, what: str) -> BackendError:
     if isinstance(exc, (rexc.ConnectionError, rexc.TimeoutError, OSError)):
         return BufferUnavailable(f"Redis is unreachable ({what}): {exc}")
     message = str(exc)
-    if isinstance(exc, rexc.ReadOnlyError) or message.startswith(_UNAVAILABLE_REPLIES):
+    if isinstance(exc, _UNAVAILABLE_TYPES) or message.startswith(_UNAVAILABLE_REPLIES):
         return BufferUnavailable(f"Redis cannot serve {what}: {message}")
     return BackendError(f"Redis failed ({what}): {message}")
-
-
-def _json_default(obj: Any) -> Any:
-    """State may carry numpy arrays/scalars: store them as plain JSON."""
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    raise NotImplementedError(f"cannot store {type(obj).__name__} in series state")
-
-
-_encoder = msgspec.json.Encoder(enc_hook=_json_default)
 
 
 def _key(series_id: str, kind: str) -> str:
@@ -94,10 +121,27 @@ def _bound(value: int | None, default: str) -> str | int:
     return default if value is None else int(value)
 
 
-def _decode_points(members: Sequence[bytes]) -> Series:
-    """Packed members → (ts int64, y float64) in native byte order."""
-    rec = np.frombuffer(b"".join(members), POINT)
-    return Series(rec["ts"].astype(np.int64), rec["y"].astype(np.float64))
+def _chunk_base(member: bytes) -> int:
+    return int.from_bytes(member[:8], "big", signed=True)
+
+
+def _chunk_first(member: bytes) -> int:
+    """The first point's timestamp (retention may have cut the chunk after its base)."""
+    return _chunk_base(member) + int.from_bytes(member[8:12], "big")
+
+
+def _decode_chunks(members: Sequence[bytes]) -> Series:
+    """Chunks (in time order) → (ts int64, y float64) in native byte order."""
+    if not members:
+        return Series(np.empty(0, np.int64), np.empty(0, np.float64))
+    recs = [np.frombuffer(m, _CHUNK_POINT, offset=8) for m in members]
+    bases = np.repeat([_chunk_base(m) for m in members], [r.shape[0] for r in recs])
+    rec = np.concatenate(recs)
+    return Series(bases + rec["off"].astype(np.int64), rec["y"].astype(np.float64))
+
+
+def _series_keys(series_id: str) -> list[str]:
+    return [_key(series_id, "chunks"), _key(series_id, "count"), _key(series_id, "points")]
 
 
 class RedisBuffer:
@@ -110,6 +154,8 @@ class RedisBuffer:
         self.cluster = is_cluster(client)
         self._gate = ColdStartGate(client)
         self._append = client.register_script(APPEND_CLUSTER_LUA if self.cluster else APPEND_LUA)
+        self._migrate = client.register_script(MIGRATE_LUA)
+        self._migrated = False
         self._reserve = client.register_script(RESERVE_LUA)
         self._add_anomalies = client.register_script(ANOMALIES_LUA)
 
@@ -128,14 +174,25 @@ class RedisBuffer:
         """Turn redis/socket failures into tsad errors; nothing redis-specific leaks."""
         try:
             await self._gate.wait()
+            if not self._migrated:
+                await self._migrate_layout()
             yield
-        except (rexc.RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             if isinstance(exc, rexc.ResponseError) and TOO_MANY in str(exc):
                 raise TooLarge(
                     f"the buffer holds its maximum of {self.settings.max_series} series; "
                     "delete some or raise TSAD_MAX_SERIES"
                 ) from exc
             raise translate(exc, what) from exc
+
+    async def _migrate_layout(self) -> None:
+        """Convert every listed series still in the previous layout (once per database;
+        idempotent, so replicas starting together are harmless)."""
+        if await self._r.get("tsad:layout") != LAYOUT.encode():
+            for raw in cast(set[bytes], await self._r.smembers(self._index)):
+                await self._migrate(keys=_series_keys(raw.decode()), args=[])
+            await self._r.set("tsad:layout", LAYOUT)
+        self._migrated = True
 
     async def append(self, series_id: str, ts: IntArray, y: FloatArray) -> AppendResult:
         if ts.shape[0] == 0:
@@ -155,10 +212,10 @@ class RedisBuffer:
         async with self._guard("append"):
             if not self.cluster:
                 stored_dupes = await self._append(
-                    keys=[_key(series_id, "points"), self._index], args=args
+                    keys=[*_series_keys(series_id), self._index], args=args
                 )
             else:
-                keys = [_key(series_id, "points")]
+                keys = _series_keys(series_id)
                 args[-1] = 0
                 stored_dupes = await self._append(keys=keys, args=args)
                 if stored_dupes == NEW_SERIES:
@@ -175,21 +232,33 @@ class RedisBuffer:
         end: int | None = None,
         limit: int | None = None,
     ) -> Series:
-        key = _key(series_id, "points")
-        lo, hi = _bound(start, "-inf"), _bound(end, "+inf")
+        key = _key(series_id, "chunks")
+        lo = _bound(start, "-inf")
+        # chunks are scored by their last timestamp: those scored >= start hold the range
+        # (and, past ``end``, a few to skip); with a limit, read back from the newest
+        want = None if limit is None else limit // CHUNK + 2
         async with self._guard("window"):
-            if limit is None:
-                members = cast(list[bytes], await self._r.zrange(key, lo, hi, byscore=True))
-            else:
-                # the newest ``limit`` points of the range, like MemoryBuffer
-                members = cast(
-                    list[bytes],
-                    await self._r.zrange(
-                        key, hi, lo, desc=True, byscore=True, offset=0, num=int(limit)
-                    ),
-                )
-                members.reverse()
-        return _decode_points(members)
+            while True:
+                if want is None:
+                    members = await self._r.zrange(key, lo, "+inf", byscore=True)
+                else:
+                    members = await self._r.zrange(
+                        key, "+inf", lo, desc=True, byscore=True, offset=0, num=want
+                    )
+                    members.reverse()
+                got = _decode_chunks(cast(list[bytes], members))
+                keep = np.ones(len(got), bool)
+                if start is not None:
+                    keep &= got.ts >= start
+                if end is not None:
+                    keep &= got.ts <= end
+                if want is None or len(members) < want or int(keep.sum()) >= (limit or 0):
+                    break
+                want *= 4
+        ts, y = got.ts[keep], got.y[keep]
+        if limit is not None and ts.shape[0] > limit:
+            ts, y = ts[-limit:], y[-limit:]
+        return Series(ts, y)
 
     async def info(self, series_id: str) -> SeriesInfo | None:
         return (await self._infos([series_id]))[0]
@@ -198,10 +267,10 @@ class RedisBuffer:
         """Count, first, last and meta of many series in one round trip."""
         pipe = self._r.pipeline(transaction=False)
         for sid in series_ids:
-            key = _key(sid, "points")
-            pipe.zcard(key)
+            key = _key(sid, "chunks")
+            pipe.get(_key(sid, "count"))
             pipe.zrange(key, 0, 0)
-            pipe.zrange(key, -1, -1)
+            pipe.zrange(key, -1, -1, withscores=True)
             pipe.get(_key(sid, "meta"))
         async with self._guard("info"):
             replies = await pipe.execute()
@@ -215,8 +284,8 @@ class RedisBuffer:
                 SeriesInfo(
                     series_id=sid,
                     count=int(count),
-                    first=int(np.frombuffer(head[0], POINT)["ts"][0]),
-                    last=int(np.frombuffer(tail[0], POINT)["ts"][0]),
+                    first=_chunk_first(head[0]),
+                    last=int(tail[0][1]),
                     meta=dict(msgspec.json.decode(meta)) if meta else {},
                 )
             )
@@ -234,8 +303,8 @@ class RedisBuffer:
     async def delete(self, series_id: str) -> bool:
         # a cluster cannot run a transaction across slots (the index is elsewhere)
         pipe = self._r.pipeline(transaction=not self.cluster)
-        pipe.delete(_key(series_id, "points"))
-        pipe.delete(*(_key(series_id, k) for k in ("state", "meta", "anomalies")))
+        pipe.delete(_key(series_id, "chunks"), _key(series_id, "points"))
+        pipe.delete(*(_key(series_id, k) for k in ("count", "state", "meta", "anomalies")))
         pipe.srem(self._index, series_id)
         async with self._guard("delete"):
             removed, _, _ = await pipe.execute()

@@ -117,15 +117,23 @@ class EnsembleForecaster:
         workers: int,
     ) -> list[str]:
         import multiprocessing
+        import os
         import queue
         from concurrent.futures import ProcessPoolExecutor
+
+        from tsad.lifeline import exit_with_parent
 
         totals = [max_steps or m.spec(step_ms, h).max_steps for m in self.members]
         arrays = [(s.ts, s.y) for s in histories]
         ctx = multiprocessing.get_context("spawn")
         with (
             ctx.Manager() as manager,
-            ProcessPoolExecutor(min(workers, len(self.members)), mp_context=ctx) as pool,
+            ProcessPoolExecutor(
+                min(workers, len(self.members)),
+                mp_context=ctx,
+                initializer=exit_with_parent,
+                initargs=(os.getpid(),),
+            ) as pool,
         ):
             steps = manager.Queue()
             futures = [

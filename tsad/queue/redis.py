@@ -22,7 +22,7 @@ from typing import Any
 
 from redis import exceptions as rexc
 
-from tsad.buffer.redis import translate
+from tsad.buffer.redis import REDIS_ERRORS, translate
 from tsad.buffer.redis_client import ColdStartGate, RedisClient, connect, is_cluster
 from tsad.settings import Settings
 
@@ -83,7 +83,7 @@ class RedisRefitQueue:
         try:
             await self._gate.wait()
             yield
-        except (rexc.RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             if isinstance(exc, rexc.ConnectionError):
                 self._group_ready = False  # Redis may come back empty: check the group again
             raise translate(exc, what) from exc
