@@ -84,7 +84,10 @@ class Server:
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("TSAD_")}
         env.update(
-            PYTHONPATH=str(ROOT), TSAD_RUNNER="thread", TSAD_REMOTE_WRITE_MAX_NEW_SERIES="100000"
+            PYTHONPATH=str(ROOT),
+            TSAD_RUNNER="thread",
+            TSAD_BUFFER="memory",
+            TSAD_REMOTE_WRITE_MAX_NEW_SERIES="100000",
         )
         self.proc = subprocess.Popen(
             [

@@ -129,7 +129,7 @@ def test_cli_consumes_from_jetstream_and_stops_on_sigterm(nats_server: NatsServe
     asyncio.run(publish())
     proc = subprocess.Popen(
         [sys.executable, "-m", "tsad", "consume", nats_server.url, "--stream", "CLI"],
-        env=clean_env(TSAD_RUNNER="thread"),
+        env=clean_env(TSAD_RUNNER="thread", TSAD_BUFFER="memory"),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
