@@ -17,6 +17,7 @@ from tsad.detect.batch import detect_batch
 from tsad.detect.flags import Flagged
 from tsad.detect.online import StoredBand, detect_online, lower_bound_of
 from tsad.detect.residual_score import seasonal_reference
+from tsad.detect.robust import robust_history
 from tsad.detect.threshold import DEFAULT_SENSITIVITY
 from tsad.errors import BackendError, NotEnoughPoints, TsadError
 from tsad.prepare import Prepared, prepare
@@ -155,12 +156,15 @@ def refit_job(
     p = prepare(ts, y, step_ms=step_ms, min_points=settings.min_points)
     h = horizon or refit_horizon(p.step_ms)
 
+    raw_hist = p.regular.tail(settings.fit_window)
+    # anomalies in the stored window must not teach the band (tsad.detect.robust)
+    clean = robust_history(raw_hist, p.step_ms)
+
     def run(f: Forecaster) -> tuple[Band, str]:
-        fc = f.forecast(p.regular.tail(settings.fit_window), p.step_ms, h, [level])
+        fc = f.forecast(clean, p.step_ms, h, [level])
         return fc.band, fc.model_used
 
     band, used, degraded, reason = _with_fallback(settings, model, run)
-    hist = p.regular.tail(settings.fit_window).y
     stored = StoredBand(
         start=int(band.ts[0]),
         step_ms=p.step_ms,
@@ -171,8 +175,8 @@ def refit_job(
         model_used=used,
         fitted_at=int(time.time() * 1000),
         history_last=int(p.raw.ts[-1]),
-        ref=seasonal_reference(hist, season_length(p.step_ms), h),
-        lower_bound=lower_bound_of(hist),
+        ref=seasonal_reference(clean.y, season_length(p.step_ms), h),
+        lower_bound=lower_bound_of(raw_hist.y),
     )
     report = _report(p, used, degraded, reason)
     if prime:
@@ -186,10 +190,11 @@ def _primed_scorer(
     """The scorer's state after the history, scored against its in-sample band."""
     registry = shared_registry(settings)
     hist = p.regular.tail(settings.fit_window)
+    clean = robust_history(hist, p.step_ms)
     season = season_length(p.step_ms)
     try:
         fc = registry.get(registry.resolve(used.split(":", 1)[0])).insample(
-            hist, p.step_ms, [level]
+            clean, p.step_ms, [level]
         )
     except (TsadError, ImportError, ValueError):
         return None
@@ -204,7 +209,7 @@ def _primed_scorer(
         b.lo[level],
         b.hi[level],
         level,
-        insample_reference(hist.y, season),
+        insample_reference(clean.y, season),
         season=season,
         sensitivity=DEFAULT_SENSITIVITY,
     )

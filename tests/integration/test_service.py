@@ -110,8 +110,8 @@ async def test_streaming_nyc_taxi_flags_points_in_labelled_windows(service: Tsad
     ts, y = load_nab("realKnownCause/nyc_taxi.csv")
     windows = nab_windows("realKnownCause/nyc_taxi.csv")
     flagged: list[int] = []
-    for i in range(0, len(ts), 48):
-        r = await service.ingest("nyc_taxi", ts[i : i + 48], y[i : i + 48])
+    for i in range(0, len(ts), 96):  # two days a batch: each fills one stored band
+        r = await service.ingest("nyc_taxi", ts[i : i + 96], y[i : i + 96])
         flagged += r.anomalies.ts.tolist()
         if r.refit_scheduled:
             await service.scheduler.drain()  # type: ignore[attr-defined]

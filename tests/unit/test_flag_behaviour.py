@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from tsad.detect.batch import detect_batch
 from tsad.detect.flags import flag_stream
 from tsad.detect.online import detect_online
+from tsad.detect.robust import align_level_shift, outliers
 from tsad.detect.threshold import capped_threshold, threshold_for
-from tsad.models.stats import StatsForecaster, align_level_shift, outliers
+from tsad.models.stats import StatsForecaster
 from tsad.prepare import prepare
 from tsad.series import Series
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from tsad.detect.flags import Flagged, flag_stream
 from tsad.detect.online import lower_bound_of
 from tsad.detect.residual_score import insample_reference
+from tsad.detect.robust import robust_history
 from tsad.detect.threshold import DEFAULT_SENSITIVITY
 from tsad.prepare import Prepared
 from tsad.series import season_length
@@ -25,10 +26,11 @@ def detect_batch(
     max_anomaly_ratio: float | None = None,
 ) -> tuple[Flagged, str]:
     """Fit in-sample on the regular grid; score the raw points at their grid slots."""
-    fc = forecaster.insample(prepared.regular, prepared.step_ms, [level])
+    clean = robust_history(prepared.regular, prepared.step_ms)
+    fc = forecaster.insample(clean, prepared.step_ms, [level])
     band, idx = fc.band, prepared.slots
     season = season_length(prepared.step_ms)
-    ref = insample_reference(prepared.regular.y, season)
+    ref = insample_reference(clean.y, season)
     flagged = flag_stream(
         prepared.raw.ts,
         prepared.raw.y,

@@ -20,6 +20,7 @@ import numpy as np
 
 from tsad.detect.flags import Flagged, flag_stream
 from tsad.detect.residual_score import ScorerState, seasonal_reference
+from tsad.detect.robust import robust_history
 from tsad.detect.score import SMALL_BATCH
 from tsad.detect.threshold import DEFAULT_SENSITIVITY
 from tsad.prepare import Prepared
@@ -207,6 +208,7 @@ def replay_bands(
         hist = regularise(Series(prepared.raw.ts[:k], prepared.raw.y[:k]), step).series
         if fit_window is not None:
             hist = hist.tail(fit_window)
+        hist = robust_history(hist, step)  # what the hot path's refit learns from
         steps = min(h, n - t0)
         # the forecast starts right after the history's last point; align to t0
         lead = int((first_ts + t0 * step - int(hist.ts[-1])) // step)
