@@ -1,4 +1,5 @@
-"""The ``tsad`` command line: ``serve``, ``detect``, ``forecast``, ``worker`` and ``bench``.
+"""The ``tsad`` command line: ``serve``, ``detect``, ``forecast``, ``worker``, ``consume``
+and ``bench``.
 
 ``detect`` and ``forecast`` run the same sync jobs the API sends to its model
 workers, in-process, on files (see ``tsad.io``). Heavy imports (pandas,
@@ -18,13 +19,13 @@ from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import typer
 from rich.console import Console
 
 from tsad import __version__
 from tsad.errors import ClientError, ConfigError, TsadError
+from tsad.redact import redacted_url
 from tsad.settings import Settings
 
 if TYPE_CHECKING:
@@ -103,12 +104,7 @@ def describe_buffer(settings: Settings) -> str:
         return f"embedded (SQLite in {data_dir(settings.buffer)}; TSAD_DATA_DIR)"
     if not url:
         return "memory (in-process, lost on restart; TSAD_BUFFER=embedded keeps it)"
-    parts = urlsplit(url)
-    if parts.password:
-        host = parts.hostname or ""
-        netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
-        url = urlunsplit(parts._replace(netloc=netloc))
-    return f"Redis at {url}"
+    return f"Redis at {redacted_url(url)}"
 
 
 # --------------------------------------------------------------------------- serve, worker
@@ -150,9 +146,9 @@ def serve(
 
         _check_data_dir(settings)
         application = create_app(settings)
-    shown = f"[{host}]" if ":" in host else host
-    print(f"tsad {__version__} on http://{shown}:{port} · buffer: {describe_buffer(settings)}")
-    print(f"API docs: http://{shown}:{port}/schema · Ctrl-C or SIGTERM stops", flush=True)
+    base = base_url(host, port)
+    print(f"tsad {__version__} on {base} · buffer: {describe_buffer(settings)}")
+    print(f"console: {base}/ · API docs: {base}/schema · Ctrl-C or SIGTERM stops", flush=True)
     # uvicorn owns SIGINT/SIGTERM: it stops accepting, finishes in-flight requests, runs shutdown
     uvicorn.run(
         application,
@@ -163,6 +159,38 @@ def serve(
         timeout_graceful_shutdown=timeout_graceful_shutdown,
         limit_concurrency=limit_concurrency,
     )
+
+
+def base_url(host: str, port: int) -> str:
+    """The URL a person on this machine opens for a server bound to ``host``."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+
+
+@app.command()
+def demo(
+    host: str = typer.Option("127.0.0.1", help="Interface to bind."),
+    port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
+    open_browser: bool = typer.Option(False, "--open", help="Open the console in a browser."),
+) -> None:
+    """Start the server, feed it the shipped sample series and print the console URL."""
+    from tsad.demo_server import run_demo
+
+    with friendly_errors():
+        run_demo(load_settings(), host, port, open_browser=open_browser)
+
+
+@app.command()
+def sample(
+    out: Path = typer.Argument(Path("web_requests.csv"), help="Where to write the CSV."),
+) -> None:
+    """Write the shipped sample series (timestamp,value; 10 days every 10 minutes)."""
+    import shutil
+
+    from tsad.samples import SAMPLE_CSV
+
+    shutil.copyfile(SAMPLE_CSV, out)
+    print(f"wrote {out} (1440 points, a spike and a short outage on the last day)")
 
 
 @app.command()
@@ -191,6 +219,62 @@ def worker(
     print(f"tsad worker {__version__} · buffer: {describe_buffer(settings)}", flush=True)
     with friendly_errors():
         run_worker_main(settings, consumer)
+
+
+@app.command()
+def consume(
+    source: str = typer.Argument(
+        ..., help="redis://HOST:PORT/DB (Redis Streams) or nats://HOST:PORT (NATS JetStream)."
+    ),
+    stream: str = typer.Option("metrics", help="Redis stream key, or JetStream stream name."),
+    group: str = typer.Option("tsad", help="Consumer group (Redis) or durable consumer (NATS)."),
+    consumer: str | None = typer.Option(
+        None, help="Consumer name in the Redis group (default: hostname-pid)."
+    ),
+    subject: str | None = typer.Option(None, help="NATS only: consume only this subject."),
+    fmt: str = typer.Option("auto", "--format", help="auto, json or influx (line protocol)."),
+    precision: str = typer.Option("ns", help="Line-protocol timestamp unit: ns, us, ms, s."),
+    batch: int = typer.Option(500, min=1, help="Messages per fetch (acked together)."),
+    dead_letter: str | None = typer.Option(
+        None, help="Where bad messages go: Redis stream (default STREAM:dead) or NATS subject."
+    ),
+) -> None:
+    """Read metric points from a stream into tsad (same ingest path as HTTP), at least once."""
+    import asyncio
+    import logging
+
+    settings = load_settings()
+    from tsad.integrations.streams.consumer import ConsumeOptions
+    from tsad.integrations.streams.formats import FORMATS
+    from tsad.integrations.streams.influx import PRECISION_PER_MS
+    from tsad.integrations.streams.run import run_consume
+    from tsad.worker import default_consumer_name
+
+    if fmt not in FORMATS:
+        fail(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}", 2)
+    if precision not in PRECISION_PER_MS:
+        fail(f"--precision must be one of {', '.join(PRECISION_PER_MS)}, got {precision!r}", 2)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    print(f"tsad consume {__version__} · buffer: {describe_buffer(settings)}", flush=True)
+    with friendly_errors():
+        stats = asyncio.run(
+            run_consume(
+                settings,
+                source,
+                stream=stream,
+                group=group,
+                consumer=consumer or default_consumer_name(),
+                subject=subject,
+                dead_letter=dead_letter,
+                options=ConsumeOptions(fmt=fmt, precision=precision, batch=batch),
+            )
+        )
+    print(
+        f"consumed {stats.messages} messages ({stats.points} points, {stats.accepted} new, "
+        f"{stats.duplicates} duplicates, {stats.anomalies} anomalies); "
+        f"{stats.dead_lettered} dead-lettered",
+        flush=True,
+    )
 
 
 # --------------------------------------------------------------------------- detect, forecast
@@ -241,11 +325,18 @@ def _report_console(output: str | None) -> Console:
     return err if output == "-" else Console(highlight=False)
 
 
-def _finish(output: str | None, plot: Path | None, rows: int, plots: int) -> None:
+def _finish(output: str | None, rows: int, plots: Sequence[Path]) -> None:
     if output and output != "-":
         err.print(f"wrote {output} ({rows} rows)", markup=False)
-    if plot is not None:
-        err.print(f"wrote {plots} plot{'s' if plots != 1 else ''} ({plot})", markup=False)
+    if plots:
+        # the files actually written: many series get one <stem>-<id>.png each
+        names = ", ".join(str(p) for p in plots[:5])
+        more = f", … {len(plots) - 5} more in {plots[0].parent}" if len(plots) > 5 else ""
+        err.print(
+            f"wrote {len(plots)} plot{'s' if len(plots) != 1 else ''}: {names}{more}",
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 @app.command()
@@ -263,13 +354,36 @@ def detect(
     ),
     engine: Engine = typer.Option(Engine.local, help=ENGINE_HELP),
     scheduler: str | None = typer.Option(None, help=SCHEDULER_HELP),
+    sensitivity: float | None = typer.Option(
+        None, help="0-99.9, higher flags more (default TSAD_SENSITIVITY)."
+    ),
+    max_anomaly_ratio: float | None = typer.Option(
+        None, help="Flag at most this share of the points (0 < r <= 0.5)."
+    ),
+    changepoints: bool = typer.Option(
+        False, "--changepoints", help="Find change points (level shifts) instead of anomalies."
+    ),
 ) -> None:
-    """Score every point of FILE against a forecast band and flag the anomalies."""
+    """Score every point of FILE and flag the anomalies (score >= the sensitivity's threshold)."""
+    from tsad.detect.threshold import check_ratio, check_sensitivity
     from tsad.series import check_levels
 
     settings = load_settings()
+    if changepoints:
+        from tsad.cli_changepoints import run_changepoints
+
+        with friendly_errors():
+            rows = run_changepoints(
+                file, freq, output, mode.value, settings, _report_console(output)
+            )
+            _finish(output, rows, [])
+        return
     with friendly_errors():
         check_levels([level])
+        sens = check_sensitivity(
+            settings.models.sensitivity if sensitivity is None else sensitivity
+        )
+        ratio = check_ratio(max_anomaly_ratio)
         from tsad.cli_render import Done, render_detect
         from tsad.io import check_destination, detect_table, read_series_file, write_table
         from tsad.jobs import DetectOutcome, detect_job
@@ -280,23 +394,44 @@ def detect(
         data = read_series_file(file)
         _prefit(settings, model, data.series, freq, None)
 
-        def job(s: SeriesData) -> DetectOutcome:
-            return detect_job(settings.models, model, s.ts, s.y, freq, level, mode.value)
+        def job(s: SeriesData, progress: Callable[[int, int], None] | None = None) -> DetectOutcome:
+            return detect_job(
+                settings.models, model, s.ts, s.y, freq, level, mode.value, sens, ratio, progress
+            )
 
-        results = run_batch(data.series, job, "detecting", engine=engine, scheduler=scheduler)
+        if len(data.series) == 1 and mode is Mode.online and engine is Engine.local:
+            results = [(data.series[0], _with_progress(lambda tick: job(data.series[0], tick)))]
+        else:
+            results = run_batch(data.series, job, "detecting", engine=engine, scheduler=scheduler)
         scored = [(s.series_id, o.scored) for s, o in results]
         if output:
             write_table(detect_table(scored), output)
+        plots: list[Path] = []
         if plot is not None:
             from tsad.plot import plot_detection, plot_path
 
             for sid, s in scored:
                 n = int(s.is_anomaly.sum())
                 title = f"{file.name}{f' · {sid}' if sid else ''} · {n} anomalies at {level:g}%"
-                plot_detection(plot_path(plot, sid), s, title, level)
+                plots.append(plot_detection(plot_path(plot, sid), s, title, level))
         done = [Done(s, o, file.stem) for s, o in results]
         render_detect(_report_console(output), done, level, mode.value)
-        _finish(output, plot, sum(len(s) for _, s in scored), len(scored))
+        _finish(output, sum(len(s) for _, s in scored), plots)
+
+
+def _with_progress(run: Callable[[Callable[[int, int], None]], T]) -> T:
+    """One long online replay: a progress bar over its refits (stderr)."""
+    from rich.progress import Progress
+
+    from tsad.engine.local import progress_columns
+
+    with Progress(*progress_columns(), console=err, transient=True) as bar:
+        task = bar.add_task("online replay (refits)", total=None)
+
+        def tick(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return run(tick)
 
 
 def parse_levels(text: str) -> list[float]:
@@ -314,7 +449,10 @@ def parse_levels(text: str) -> list[float]:
 @app.command()
 def forecast(
     file: Path = typer.Argument(..., help="CSV/Parquet: timestamp,value or unique_id,ds,y."),
-    h: int = typer.Option(..., "--h", "--horizon", help="Steps to forecast."),
+    h: int | None = typer.Option(
+        None, "--h", help="Steps to forecast (required; --horizon is the same).", show_default=False
+    ),
+    horizon: int | None = typer.Option(None, "--horizon", hidden=True),
     levels: str = typer.Option("80,95", help="Interval levels in percent, comma-separated."),
     model: str = typer.Option("auto", help="auto, stats, nhits, patchtst, ensemble or timegpt."),
     freq: str | None = typer.Option(None, help="Sampling step ('5min', 'h'); inferred if unset."),
@@ -328,6 +466,10 @@ def forecast(
     """Forecast H steps past the end of each series in FILE, with intervals."""
     from tsad.errors import InvalidInput
 
+    if h is None and horizon is None:
+        fail("missing option '--h': how many steps to forecast, e.g. --h 24", 2)
+    h = h if h is not None else horizon
+    assert h is not None
     settings = load_settings()
     with friendly_errors():
         if not 0 < h <= settings.models.max_horizon:
@@ -353,16 +495,17 @@ def forecast(
         bands = [(s.series_id, o.band) for s, o in results]
         if output:
             write_table(forecast_table(bands, lv), output)
+        plots: list[Path] = []
         if plot is not None:
             from tsad.plot import plot_forecast, plot_path
 
             for s, o in results:
                 sid = s.series_id
                 title = f"{file.name}{f' · {sid}' if sid else ''} · {h} steps ahead"
-                plot_forecast(plot_path(plot, sid), s.ts, s.y, o.band, title)
+                plots.append(plot_forecast(plot_path(plot, sid), s.ts, s.y, o.band, title))
         done = [Done(s, o, file.stem) for s, o in results]
         render_forecast(_report_console(output), done, lv)
-        _finish(output, plot, sum(len(b) for _, b in bands), len(bands))
+        _finish(output, sum(len(b) for _, b in bands), plots)
 
 
 # --------------------------------------------------------------------------- bench, main

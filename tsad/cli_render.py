@@ -92,23 +92,26 @@ def _detect_one(console: Console, d: Done, level: float, mode: str) -> None:
         f"level {level:g}% · {mode}"
     )
     console.print(f"cleaning: {cleaning_text(r, d.data.dropped)}")
-    console.print(f"anomalies: {flagged.size}")
+    console.print(
+        f"anomalies: {flagged.size} (score >= {d.outcome.threshold:.6f}, "
+        f"sensitivity {d.outcome.sensitivity:g})"
+    )
     if not flagged.size:
         return
-    # the most improbable points, shown in time order
+    # the most surprising points first: every flag scores at least the threshold
     top = flagged[np.argsort(-s.score[flagged], kind="stable")[:MAX_ROWS]]
-    top.sort()
     table = Table(title_justify="left")
-    for col in ("timestamp", "value", "expected", "lo", "hi", "score"):
-        table.add_column(col, justify="left" if col == "timestamp" else "right")
+    table.add_column("timestamp", no_wrap=True, min_width=20)
+    for col in ("value", "expected", "score", "severity", "direction"):
+        table.add_column(col, justify="left" if col == "direction" else "right", no_wrap=True)
     for i, stamp in zip(top, format_timestamps(s.ts[top]), strict=True):
         table.add_row(
             stamp,
             _num(s.value[i]),
             _num(s.expected[i]),
-            _num(s.lo[i]),
-            _num(s.hi[i]),
-            f"{s.score[i]:.3f}",
+            f"{s.score[i]:.6f}",
+            f"{s.severity[i]:.2f}",
+            {1: "up", -1: "down"}.get(int(s.direction[i]), ""),
         )
     console.print(table)
     if flagged.size > top.size:

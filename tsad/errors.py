@@ -10,6 +10,7 @@ these to RFC 9457 problem details in exactly one place.
     │   │   ├── NotEnoughPoints 422  fewer points than the model needs
     │   │   └── UnknownModel    422  model name not registered
     │   ├── BadRequest          400  malformed body
+    │   │   └── AzureInvalidRequest 400  an Azure Anomaly Detector request the service refuses
     │   ├── TooLarge            413  too many points / too big a body
     │   ├── UnsupportedMediaType 415  a body that is not JSON
     │   ├── SeriesNotFound      404
@@ -84,6 +85,17 @@ class UnknownModel(InvalidInput):
 class BadRequest(ClientError):
     status = 400
     title = "Bad request"
+
+
+class AzureInvalidRequest(BadRequest):
+    """What Azure Anomaly Detector answered 400 to, with its error code
+    (``InvalidSeries``, ``InvalidGranularity``, ``BadArgument``...)."""
+
+    title = "Invalid Azure Anomaly Detector request"
+
+    def __init__(self, code: str, detail: str, **extra: Any) -> None:
+        super().__init__(detail, code=code, **extra)
+        self.code = code
 
 
 class TooLarge(ClientError):

@@ -23,7 +23,18 @@ from tsad.errors import InvalidInput
 from tsad.series import Band, BoolArray, FloatArray, IntArray, Scored, format_ts, level_label
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
-DETECT_COLUMNS = ("timestamp", "value", "expected", "lo", "hi", "is_anomaly", "score")
+DETECT_COLUMNS = (
+    "timestamp",
+    "value",
+    "expected",
+    "lo",
+    "hi",
+    "is_anomaly",
+    "score",
+    "severity",
+    "direction",
+)
+_DIRECTION_TEXT = np.array(["down", "", "up"], dtype=object)
 _HEADER_ROWS = 1  # file row numbers in messages count the header as row 1
 
 
@@ -74,6 +85,15 @@ def read_series_file(path: Path) -> InputFile:
     return series_from_frame(read_table(path), path)
 
 
+def shown_columns(columns: Sequence[str], limit: int = 8) -> str:
+    """Column names for an error message: the first ``limit``, then how many more."""
+    if not columns:
+        return "(none)"
+    shown = ",".join(columns[:limit])
+    more = len(columns) - limit
+    return f"{shown},… ({more} more)" if more > 0 else shown
+
+
 def series_from_frame(df: pd.DataFrame, path: Path) -> InputFile:
     """Recognise the layout of ``df`` by its columns and split it into series."""
     df = df.copy()
@@ -84,7 +104,7 @@ def series_from_frame(df: pd.DataFrame, path: Path) -> InputFile:
     elif {"timestamp", "value"} <= cols:
         long, t_col, v_col = False, "timestamp", "value"
     else:
-        shown = ",".join(map(str, df.columns)) or "(none)"
+        shown = shown_columns(list(map(str, df.columns)))
         raise InvalidInput(
             f"{path}: columns {shown}; expected timestamp,value (one series) "
             "or unique_id,ds,y (long format)"
@@ -185,7 +205,8 @@ def format_timestamps(ms: IntArray) -> list[str]:
 
 
 def detect_table(results: Sequence[tuple[str | None, Scored]]) -> pd.DataFrame:
-    """Scored points as ``timestamp,value,expected,lo,hi,is_anomaly,score`` (+unique_id first)."""
+    """Scored points as ``timestamp,value,expected,lo,hi,is_anomaly,score,severity,direction``
+    (+unique_id first; direction ``up``/``down`` on flagged points, empty otherwise)."""
     frames = []
     long = any(sid is not None for sid, _ in results)
     for sid, s in results:
@@ -198,6 +219,8 @@ def detect_table(results: Sequence[tuple[str | None, Scored]]) -> pd.DataFrame:
                 "hi": s.hi,
                 "is_anomaly": s.is_anomaly.astype(bool),
                 "score": s.score,
+                "severity": s.severity,
+                "direction": _DIRECTION_TEXT[s.direction.astype(np.int64) + 1],
             }
         )
         if long:

@@ -10,15 +10,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TypeVar
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
 from tsad.detect.batch import detect_batch
-from tsad.detect.online import StoredBand, detect_online
+from tsad.detect.flags import Flagged
+from tsad.detect.online import StoredBand, detect_online, lower_bound_of
+from tsad.detect.residual_score import seasonal_reference
+from tsad.detect.threshold import DEFAULT_SENSITIVITY
 from tsad.errors import BackendError, NotEnoughPoints, TsadError
 from tsad.prepare import Prepared, prepare
 from tsad.runner import shared_registry
-from tsad.series import Band, FloatArray, IntArray, Scored
+from tsad.series import Band, FloatArray, IntArray, Scored, season_length
 from tsad.settings import ModelSettings
 from tsad.types import Forecaster
 
@@ -38,6 +41,8 @@ class Report:
     duplicates: int
     unsorted: bool
     reason: str | None = None
+    #: a refit's scorer primed on the history (``refit_job(prime=True)``)
+    scorer: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,8 @@ class ForecastOutcome:
 class DetectOutcome:
     scored: Scored
     report: Report
+    threshold: float = 1.0
+    sensitivity: float = DEFAULT_SENSITIVITY
 
 
 def _with_fallback(
@@ -100,16 +107,32 @@ def detect_job(
     freq: str | None,
     level: float,
     mode: str,
+    sensitivity: float = DEFAULT_SENSITIVITY,
+    max_anomaly_ratio: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> DetectOutcome:
+    """Score every point; ``progress(done, total)`` is called per refit of an online run."""
     p = prepare(ts, y, freq=freq, min_points=settings.min_points)
 
-    def run(f: Forecaster) -> tuple[Scored, str]:
+    def run(f: Forecaster) -> tuple[Flagged, str]:
         if mode == "online":
-            return detect_online(p, f, level, fit_window=settings.fit_window, rarity=True)
-        return detect_batch(p, f, level)
+            return detect_online(
+                p,
+                f,
+                level,
+                sensitivity=sensitivity,
+                max_anomaly_ratio=max_anomaly_ratio,
+                fit_window=settings.fit_window,
+                progress=progress,
+            )
+        return detect_batch(
+            p, f, level, sensitivity=sensitivity, max_anomaly_ratio=max_anomaly_ratio
+        )
 
-    scored, used, degraded, reason = _with_fallback(settings, model, run)
-    return DetectOutcome(scored, _report(p, used, degraded, reason))
+    flagged, used, degraded, reason = _with_fallback(settings, model, run)
+    return DetectOutcome(
+        flagged.scored, _report(p, used, degraded, reason), flagged.threshold, sensitivity
+    )
 
 
 def refit_job(
@@ -120,8 +143,13 @@ def refit_job(
     step_ms: int | None,
     horizon: int | None,
     level: float,
+    prime: bool = False,
 ) -> tuple[StoredBand, Report]:
-    """Fit on a series' stored window and forecast the band the hot path will use."""
+    """Fit on a series' stored window and forecast the band the hot path will use.
+
+    With ``prime`` (a series loaded with history but never scored), the series'
+    scorer is also run over the history against the in-sample band, so a series
+    posted with weeks of history is trusted at once instead of learning anew."""
     from tsad.detect.online import refit_horizon
 
     p = prepare(ts, y, step_ms=step_ms, min_points=settings.min_points)
@@ -132,6 +160,7 @@ def refit_job(
         return fc.band, fc.model_used
 
     band, used, degraded, reason = _with_fallback(settings, model, run)
+    hist = p.regular.tail(settings.fit_window).y
     stored = StoredBand(
         start=int(band.ts[0]),
         step_ms=p.step_ms,
@@ -142,5 +171,41 @@ def refit_job(
         model_used=used,
         fitted_at=int(time.time() * 1000),
         history_last=int(p.raw.ts[-1]),
+        ref=seasonal_reference(hist, season_length(p.step_ms), h),
+        lower_bound=lower_bound_of(hist),
     )
-    return stored, _report(p, used, degraded, reason)
+    report = _report(p, used, degraded, reason)
+    if prime:
+        report = replace(report, scorer=_primed_scorer(settings, used, p, level))
+    return stored, report
+
+
+def _primed_scorer(
+    settings: ModelSettings, used: str, p: Prepared, level: float
+) -> dict[str, Any] | None:
+    """The scorer's state after the history, scored against its in-sample band."""
+    registry = shared_registry(settings)
+    hist = p.regular.tail(settings.fit_window)
+    season = season_length(p.step_ms)
+    try:
+        fc = registry.get(registry.resolve(used.split(":", 1)[0])).insample(
+            hist, p.step_ms, [level]
+        )
+    except (TsadError, ImportError, ValueError):
+        return None
+    from tsad.detect.flags import flag_stream
+    from tsad.detect.residual_score import insample_reference
+
+    b = fc.band
+    flagged = flag_stream(
+        hist.ts,
+        hist.y,
+        b.mean,
+        b.lo[level],
+        b.hi[level],
+        level,
+        insample_reference(hist.y, season),
+        season=season,
+        sensitivity=DEFAULT_SENSITIVITY,
+    )
+    return flagged.state.to_state()

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 _SIZE = (12.0, 4.0)
 _DPI = 100
+ZOOM_AFTER = 2_000  # longer series get zoom panels around their top incidents
+ZOOM_PANELS = 3
+ZOOM_HALF_WIDTH = 48  # points either side of an incident in its zoom panel
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
@@ -42,9 +45,14 @@ def _figure(title: str) -> tuple[Figure, Axes]:
 
     fig = Figure(figsize=_SIZE, dpi=_DPI, layout="constrained")
     ax = fig.add_subplot()
-    ax.set_title(title, fontsize=10, loc="left")
-    ax.grid(True, alpha=0.3)
+    _style(ax, title)
     return fig, ax
+
+
+def _style(ax: Axes, title: str, ylabel: str = "value") -> None:
+    ax.set_title(title, fontsize=10, loc="left")
+    ax.set_ylabel(ylabel, fontsize=9)
+    ax.grid(True, alpha=0.3)
 
 
 def _save(fig: Figure, path: Path) -> None:
@@ -52,9 +60,28 @@ def _save(fig: Figure, path: Path) -> None:
     fig.savefig(path, format="png")
 
 
-def plot_detection(path: Path, scored: Scored, title: str, level: float) -> Path:
-    """Values, the ``level``% band and expected value, anomalies as red dots → PNG at ``path``."""
-    fig, ax = _figure(title)
+def top_incidents(scored: Scored, n: int = ZOOM_PANELS, gap: int = 3) -> list[tuple[int, int]]:
+    """Row ranges ``(first, last)`` of the ``n`` most surprising incidents, in time order.
+
+    Flags at most ``gap`` rows apart are one incident; incidents rank by their peak
+    score, then by their peak severity.
+    """
+    rows = np.flatnonzero(scored.is_anomaly)
+    if rows.shape[0] == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(rows) > gap)
+    firsts = np.concatenate([rows[:1], rows[breaks + 1]])
+    lasts = np.concatenate([rows[breaks], rows[-1:]])
+    spans = list(zip(firsts.tolist(), lasts.tolist(), strict=True))
+    # scores saturate near 1 on big incidents: severity (band widths outside) breaks ties
+    peak = [float(np.nanmax(scored.score[a : b + 1])) for a, b in spans]
+    far = [float(np.nanmax(scored.severity[a : b + 1])) for a, b in spans]
+    order = np.lexsort((np.asarray(far), np.asarray(peak)))[::-1]
+    best = sorted(order[:n].tolist())
+    return [(int(firsts[i]), int(lasts[i])) for i in best]
+
+
+def _draw_scored(ax: Axes, scored: Scored, level: float, *, legend: bool) -> None:
     x = _datetimes(scored.ts)
     ax.fill_between(
         x, scored.lo, scored.hi, color="tab:blue", alpha=0.2, lw=0, label=f"{level:g}% band"
@@ -70,9 +97,58 @@ def plot_detection(path: Path, scored: Scored, title: str, level: float) -> Path
         zorder=3,
         label=f"anomalies ({int(flagged.sum())})",
     )
-    ax.legend(loc="upper left", fontsize=8, ncols=4)
-    _save(fig, path)
+    if legend:
+        ax.legend(loc="upper left", fontsize=8, ncols=4)
+
+
+def plot_detection(
+    path: Path, scored: Scored, title: str, level: float, ylabel: str = "value"
+) -> Path:
+    """Values, the ``level``% band and expected value, anomalies as red dots → PNG at ``path``.
+
+    On a long series (more than ``ZOOM_AFTER`` points) the band is a blur at full
+    width, so panels below zoom in on the top incidents, each marked above by number.
+    """
+    from matplotlib.figure import Figure
+
+    zooms = top_incidents(scored) if len(scored) > ZOOM_AFTER else []
+    fig = Figure(figsize=(12.0, 7.0 if zooms else 4.0), dpi=_DPI, layout="constrained")
+    grid = fig.add_gridspec(
+        2 if zooms else 1, max(len(zooms), 1), height_ratios=[3, 2][: 2 if zooms else 1]
+    )
+    ax = fig.add_subplot(grid[0, :])
+    _style(ax, title, ylabel)
+    _draw_scored(ax, scored, level, legend=True)
+    x = _datetimes(scored.ts)
+    for i, (first, last) in enumerate(zooms):
+        lo, hi = max(first - ZOOM_HALF_WIDTH, 0), min(last + ZOOM_HALF_WIDTH, len(scored) - 1)
+        ax.axvspan(x[lo], x[hi], color="tab:red", alpha=0.08, lw=0)
+        ax.annotate(
+            str(i + 1),
+            (x[(lo + hi) // 2], 1.0),
+            xycoords=("data", "axes fraction"),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            color="tab:red",
+        )
+        zoom = fig.add_subplot(grid[1, i])
+        peak = float(np.nanmax(scored.score[first : last + 1]))
+        _style(zoom, f"{i + 1}: {_when(scored.ts[first])} · peak score {peak:.2f}", ylabel)
+        zoom.title.set_fontsize(8)
+        _draw_scored(zoom, scored.take(slice(lo, hi + 1)), level, legend=False)
+        zoom.tick_params(labelsize=7)
+        for label in zoom.get_xticklabels():
+            label.set_rotation(30)
+            label.set_horizontalalignment("right")
+    if not zooms:
+        fig.autofmt_xdate()
+    fig.savefig(path, format="png")
     return path
+
+
+def _when(ts_ms: int) -> str:
+    return str(np.datetime64(int(ts_ms), "ms").astype("datetime64[m]")).replace("T", " ")
 
 
 def plot_forecast(

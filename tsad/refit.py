@@ -44,6 +44,10 @@ class LocalRefitScheduler:
             self.start()
         return True
 
+    async def pending(self) -> int:
+        """How many series wait for a refit (or are being fitted as a long entry)."""
+        return len(self._pending)
+
     def start(self) -> None:
         if not self._tasks:
             self._tasks = [

@@ -16,7 +16,16 @@ from typing import Any
 import numpy as np
 
 from tsad.buffer import make_buffer
+from tsad.detect.changepoints import ChangePointOutcome
+from tsad.detect.incidents import Incident, group_incidents
 from tsad.detect.online import StoredBand, score_arrivals
+from tsad.detect.residual_score import ScorerState, warmup_points
+from tsad.detect.threshold import (
+    DEFAULT_SENSITIVITY,
+    check_ratio,
+    check_sensitivity,
+    threshold_for,
+)
 from tsad.errors import InvalidInput, NotEnoughPoints, SeriesNotFound, TooLarge, TsadError
 from tsad.global_fit import (
     GLOBAL_MODELS,
@@ -32,7 +41,16 @@ from tsad.jobs import DetectOutcome, ForecastOutcome, detect_job, forecast_job, 
 from tsad.models.registry import ModelRegistry
 from tsad.refit import LocalRefitScheduler
 from tsad.runner import ModelRunner, shared_registry
-from tsad.series import FloatArray, IntArray, Scored, Series, check_levels, check_series_id
+from tsad.series import (
+    FloatArray,
+    IntArray,
+    Scored,
+    Series,
+    check_levels,
+    check_series_id,
+    season_length,
+    unscored,
+)
 from tsad.settings import Settings
 from tsad.types import Buffer, RefitScheduler, SeriesInfo
 
@@ -61,11 +79,15 @@ class IngestResult:
 
 @dataclass(frozen=True)
 class SeriesView:
-    """A series' info and its stored band (if any)."""
+    """A series' info, its stored band (if any) and its detection state."""
 
     info: SeriesInfo
     band: StoredBand | None
     meta: dict[str, Any]
+    learning: bool = True
+    points_needed: int = 0
+    sensitivity: float = DEFAULT_SENSITIVITY
+    threshold: float = 1.0
 
 
 def anomaly_records(scored: Scored) -> list[dict[str, Any]]:
@@ -139,15 +161,22 @@ class TsadService:
         *,
         freq: str | None = None,
         model: str | None = None,
+        sensitivity: float | None = None,
     ) -> IngestResult:
-        """Append points, score them against the stored band, queue a refit if due."""
+        """Append points, score them against the stored band, queue a refit if due.
+
+        ``sensitivity`` given here is stored for the series (later appends use it)."""
         check_series_id(series_id)
         self._check_batch(ts.shape[0])
         if model is not None:
             self.registry.resolve(model)
+        if sensitivity is not None:
+            sensitivity = check_sensitivity(sensitivity)
         result = await self.buffer.append(series_id, ts, y)
         state = await self.buffer.get_state(series_id) or {}
-        if (freq or model) and _meta_changes(state, freq, model):
+        if (freq or model or sensitivity is not None) and _meta_changes(
+            state, freq, model, sensitivity
+        ):
             meta = dict(state.get("meta", {}))
             if freq:
                 from tsad.series import parse_freq
@@ -156,11 +185,26 @@ class TsadService:
                 meta["freq_given"] = freq
             if model:
                 meta["model"] = model
+            if sensitivity is not None:
+                meta["sensitivity"] = sensitivity
             state = {**state, "meta": meta}
             await self.buffer.put_state(series_id, state)
         band = self._band(series_id, state)
         order = np.argsort(ts, kind="stable")
-        scored, due = score_arrivals(band, ts[order], y[order])
+        sens = self._sensitivity(state)
+        scorer = await self.buffer.get_scorer(series_id) if band is not None else None
+        flagged, due = score_arrivals(
+            band,
+            ts[order],
+            y[order],
+            ScorerState.from_state(scorer) if scorer else None,
+            sens,
+        )
+        if flagged is None:
+            scored = unscored(ts[order], y[order])
+        else:
+            scored = flagged.scored
+            await self.buffer.put_scorer(series_id, flagged.state.to_state())
         if scored.is_anomaly.any():
             await self.buffer.add_anomalies(series_id, anomaly_records(scored))
         scheduled = await self.scheduler.schedule(series_id) if due else False
@@ -178,6 +222,16 @@ class TsadService:
             except Exception:  # a listener (alerts, metrics) must never fail an ingest
                 log.exception("ingest listener %r failed", listener)
         return ingested
+
+    async def _needs_priming(self, series_id: str) -> bool:
+        """No scorer yet, or one still in its warm-up (e.g. a restart lost it, or points
+        arrived before the first band): the refit primes it from the history."""
+        raw = await self.buffer.get_scorer(series_id)
+        return raw is None or not ScorerState.from_state(raw).warm
+
+    def _sensitivity(self, state: dict[str, Any]) -> float:
+        stored = state.get("meta", {}).get("sensitivity")
+        return float(stored) if stored is not None else self.settings.models.sensitivity
 
     def _band(self, series_id: str, state: dict[str, Any]) -> StoredBand | None:
         raw = state.get("band")
@@ -223,6 +277,7 @@ class TsadService:
                 meta.get("step_ms"),
                 None,
                 models.detect_level,
+                await self._needs_priming(series_id),
                 timeout=self.settings.api.request_deadline_s,
             )
         except NotEnoughPoints:
@@ -244,6 +299,8 @@ class TsadService:
             fitted_at=stored.fitted_at,
         )
         await self.buffer.put_state(series_id, {**state, "band": stored.to_state(), "meta": meta})
+        if report.scorer is not None and await self._needs_priming(series_id):
+            await self.buffer.put_scorer(series_id, report.scorer)
         # a model with a global fit (neural, ensemble) asked for: keep that fit fresh;
         # also after a fallback, which may be the ensemble waiting for its first one
         asked = self.registry.resolve(meta.get("model"))
@@ -374,13 +431,24 @@ class TsadService:
         model: str | None = None,
         mode: str = "batch",
         freq: str | None = None,
+        sensitivity: float | None = None,
+        max_anomaly_ratio: float | None = None,
     ) -> DetectOutcome:
-        """Score every point of a stored series or inline points (batch or online)."""
+        """Score every point of a stored series or inline points (batch or online).
+
+        ``sensitivity`` defaults to the stored series' own, else the setting;
+        ``max_anomaly_ratio`` caps the share of points this request flags."""
         lv = check_levels([self.settings.models.detect_level if level is None else level])[0]
         if mode not in ("batch", "online"):
             raise InvalidInput(f"mode must be 'batch' or 'online', got {mode!r}")
+        ratio = check_ratio(max_anomaly_ratio)
         self.registry.resolve(model)
         ts, y, freq = await self._source(series_id, points, freq)
+        if sensitivity is None:
+            state = (await self.buffer.get_state(series_id) or {}) if series_id else {}
+            sens = self._sensitivity(state)
+        else:
+            sens = check_sensitivity(sensitivity)
         return await self.runner.run(
             detect_job,
             self.settings.models,
@@ -389,6 +457,36 @@ class TsadService:
             y,
             freq,
             lv,
+            mode,
+            sens,
+            ratio,
+            timeout=self.settings.api.request_deadline_s,
+        )
+
+    async def changepoints(
+        self,
+        *,
+        series_id: str | None = None,
+        points: tuple[IntArray, FloatArray] | None = None,
+        freq: str | None = None,
+        period: int | None = None,
+        window: int | None = None,
+        threshold: float | None = None,
+        mode: str = "batch",
+    ) -> ChangePointOutcome:
+        """Change points of a stored series or inline points, with a confidence per point."""
+        from tsad.detect.changepoints import DEFAULT_THRESHOLD, DEFAULT_WINDOW, changepoint_job
+
+        ts, y, freq = await self._source(series_id, points, freq)
+        return await self.runner.run(
+            changepoint_job,
+            self.settings.models.min_points,
+            ts,
+            y,
+            freq,
+            period,
+            DEFAULT_WINDOW if window is None else window,
+            DEFAULT_THRESHOLD if threshold is None else threshold,
             mode,
             timeout=self.settings.api.request_deadline_s,
         )
@@ -429,7 +527,27 @@ class TsadService:
         if info is None:
             raise SeriesNotFound(f"series {series_id!r} does not exist")
         state = await self.buffer.get_state(series_id) or {}
-        return SeriesView(info, self._band(series_id, state), dict(state.get("meta", {})))
+        band = self._band(series_id, state)
+        sens = self._sensitivity(state)
+        raw = await self.buffer.get_scorer(series_id)
+        step = band.step_ms if band is not None else state.get("meta", {}).get("step_ms")
+        season = season_length(int(step)) if step else 1
+        need = warmup_points(season)
+        scored_n = int(raw.get("n", 0)) if raw else 0
+        # points before the first band are not scored: they count as still needed
+        before_band = (
+            0 if band is not None else max(0, self.settings.models.min_points - info.count)
+        )
+        needed = max(0, need - scored_n) + before_band
+        return SeriesView(
+            info,
+            band,
+            dict(state.get("meta", {})),
+            learning=needed > 0,
+            points_needed=needed,
+            sensitivity=sens,
+            threshold=threshold_for(sens),
+        )
 
     async def points(self, series_id: str, start: int | None, end: int | None) -> Series:
         check_series_id(series_id)
@@ -445,6 +563,14 @@ class TsadService:
             raise SeriesNotFound(f"series {series_id!r} does not exist")
         return await self.buffer.anomalies(series_id, start, end)
 
+    async def incidents(self, series_id: str, start: int | None, end: int | None) -> list[Incident]:
+        """Flags of one episode grouped (``tsad.detect.incidents``)."""
+        records = await self.anomalies(series_id, start, end)
+        info = await self.buffer.info(series_id)
+        state = await self.buffer.get_state(series_id) or {}
+        step = state.get("meta", {}).get("step_ms") or 60_000
+        return group_incidents(records, int(step), info.last if info is not None else None)
+
     async def delete(self, series_id: str) -> None:
         check_series_id(series_id)
         self._band_cache.pop(series_id, None)
@@ -452,8 +578,12 @@ class TsadService:
             raise SeriesNotFound(f"series {series_id!r} does not exist")
 
 
-def _meta_changes(state: dict[str, Any], freq: str | None, model: str | None) -> bool:
+def _meta_changes(
+    state: dict[str, Any], freq: str | None, model: str | None, sensitivity: float | None
+) -> bool:
     meta = state.get("meta", {})
-    return (model is not None and meta.get("model") != model) or (
-        freq is not None and meta.get("freq_given") != freq
+    return (
+        (model is not None and meta.get("model") != model)
+        or (freq is not None and meta.get("freq_given") != freq)
+        or (sensitivity is not None and meta.get("sensitivity") != sensitivity)
     )

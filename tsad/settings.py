@@ -10,9 +10,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from tsad.detect.incidents import GAP_STEPS
+from tsad.detect.threshold import DEFAULT_SENSITIVITY
 from tsad.errors import ConfigError
 
-MODELS = ("auto", "stats", "nhits", "patchtst", "timegpt")
+MODELS = ("auto", "stats", "nhits", "patchtst", "ensemble", "timegpt")
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
@@ -113,6 +115,8 @@ class ModelSettings:
 
     default_model: str = "auto"
     detect_level: float = 99.0
+    #: flag threshold knob, Azure's scale: 0–99.9, higher flags more (tsad.detect.threshold)
+    sensitivity: float = DEFAULT_SENSITIVITY
     min_points: int = 12
     max_horizon: int = 10_000
     fit_window: int = 2_016
@@ -182,9 +186,11 @@ class IntegrationSettings:
     seen_fingerprints_max: int = 10_000
     alertmanager_urls: tuple[str, ...] = ()
     alert_direction: str = "both"
-    alert_n: int = 2
-    alert_m: int = 3
-    alert_recovery: int = 3
+    # flags are already one per incident (the scorer damps repeats): alert on the first
+    # flag of an incident, resolve after the incident's gap of quiet points
+    alert_n: int = 1
+    alert_m: int = 1
+    alert_recovery: int = GAP_STEPS
     outbound_queue_size: int = 1_000
     outbound_retries: int = 3
     outbound_timeout_s: float = 5.0
@@ -202,8 +208,8 @@ def _integrations(env: Mapping[str, str]) -> IntegrationSettings:
         bucket_ms = parse_freq(bucket)
     except InvalidInput as exc:
         raise ConfigError(f"TSAD_ALERT_BUCKET: {exc.detail}") from exc
-    n = _int(env, "TSAD_ALERT_N", 2)
-    m = _int(env, "TSAD_ALERT_M", max(n, 3))
+    n = _int(env, "TSAD_ALERT_N", 1)
+    m = _int(env, "TSAD_ALERT_M", n)
     if n > m:
         raise ConfigError(f"TSAD_ALERT_N ({n}) must not exceed TSAD_ALERT_M ({m})")
     urls = tuple(
@@ -224,13 +230,38 @@ def _integrations(env: Mapping[str, str]) -> IntegrationSettings:
         alert_direction=_choice(env, "TSAD_ALERT_DIRECTION", ALERT_DIRECTIONS, "both"),
         alert_n=n,
         alert_m=m,
-        alert_recovery=_int(env, "TSAD_ALERT_RECOVERY", 3),
+        alert_recovery=_int(env, "TSAD_ALERT_RECOVERY", GAP_STEPS),
         outbound_queue_size=_int(env, "TSAD_OUTBOUND_QUEUE_SIZE", 1_000),
         outbound_retries=_int(env, "TSAD_OUTBOUND_RETRIES", 3, minimum=0),
         outbound_timeout_s=_float(env, "TSAD_OUTBOUND_TIMEOUT_S", 5.0),
         outbound_backoff_s=_float(env, "TSAD_OUTBOUND_BACKOFF_S", 0.5),
         external_url=_str(env, "TSAD_EXTERNAL_URL"),
         metrics_per_series=per_series in ("1", "true", "yes"),
+    )
+
+
+@dataclass(frozen=True)
+class RemoteWriteSettings:
+    """Prometheus remote write (``POST /api/v1/write``): which series to keep.
+
+    ``match`` holds PromQL series selectors (a series is kept when it matches any;
+    none = keep all); ``max_new_series`` bounds the series one request may create.
+    """
+
+    match: tuple[str, ...] = ()
+    max_new_series: int = 1_000
+
+
+def _remote_write(env: Mapping[str, str]) -> RemoteWriteSettings:
+    from tsad.integrations.remote_write.select import parse_selectors
+
+    raw = env.get("TSAD_REMOTE_WRITE_MATCH", "")
+    try:
+        match = tuple(str(s) for s in parse_selectors(raw))
+    except ValueError as exc:
+        raise ConfigError(f"TSAD_REMOTE_WRITE_MATCH: {exc}") from exc
+    return RemoteWriteSettings(
+        match=match, max_new_series=_int(env, "TSAD_REMOTE_WRITE_MAX_NEW_SERIES", 1_000, 0)
     )
 
 
@@ -243,6 +274,7 @@ class Settings:
     api: ApiSettings = field(default_factory=ApiSettings)
     worker: WorkerSettings = field(default_factory=WorkerSettings)
     integrations: IntegrationSettings = field(default_factory=IntegrationSettings)
+    remote_write: RemoteWriteSettings = field(default_factory=RemoteWriteSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -256,6 +288,9 @@ class Settings:
         level = _float(env, "TSAD_DETECT_LEVEL", 99.0)
         if not 0 < level < 100:
             raise ConfigError(f"TSAD_DETECT_LEVEL must be in (0, 100), got {level}")
+        sensitivity = _float(env, "TSAD_SENSITIVITY", DEFAULT_SENSITIVITY)
+        if not 0 <= sensitivity < 100:
+            raise ConfigError(f"TSAD_SENSITIVITY must be in [0, 100), got {sensitivity}")
         max_age = _int(env, "TSAD_MAX_AGE_S", 0, minimum=0)
         keys = tuple(k.strip() for k in env.get("TSAD_API_KEYS", "").split(",") if k.strip())
         return cls(
@@ -273,6 +308,7 @@ class Settings:
             models=ModelSettings(
                 default_model=default_model,
                 detect_level=level,
+                sensitivity=sensitivity,
                 min_points=_int(env, "TSAD_MIN_POINTS", 12, minimum=3),
                 max_horizon=_int(env, "TSAD_MAX_HORIZON", 10_000),
                 fit_window=_int(env, "TSAD_FIT_WINDOW", 2_016, minimum=24),
@@ -309,4 +345,5 @@ class Settings:
                 in ("1", "true"),
             ),
             integrations=_integrations(env),
+            remote_write=_remote_write(env),
         )

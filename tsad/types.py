@@ -64,6 +64,13 @@ class Buffer(Protocol):
 
     async def put_state(self, series_id: str, state: dict[str, Any]) -> None: ...
 
+    async def get_scorer(self, series_id: str) -> dict[str, Any] | None:
+        """The series' anomaly scorer state (small, rewritten on every scored append,
+        so it is kept apart from ``state``, which holds the large stored band)."""
+        ...
+
+    async def put_scorer(self, series_id: str, scorer: dict[str, Any]) -> None: ...
+
     async def add_anomalies(self, series_id: str, records: Sequence[dict[str, Any]]) -> None: ...
 
     async def anomalies(

@@ -76,10 +76,11 @@ def test_scores_of_a_truncated_file_equal_the_common_prefix(
     """A row's anomaly_score depends only on rows up to it (NAB's causality rule)."""
     _write_tree(tmp_path)
     f = next(x for x in load_corpus(tmp_path).files if x.name == "jump.csv")
-    full = detector.score(f.ts, f.value)
+    full = detector.detect(f.ts, f.value)
     cut = 523  # inside the window, mid-refit
-    part = detector.score(f.ts[:cut], f.value[:cut])
-    assert np.array_equal(full[:cut], part)
+    part = detector.detect(f.ts[:cut], f.value[:cut])
+    assert np.array_equal(full.score[:cut], part.score)
+    assert np.array_equal(full.flags[:cut], part.flags)
 
 
 def test_late_and_repeated_rows_are_left_unscored() -> None:
@@ -94,7 +95,7 @@ def test_residual_score_is_prefix_stable_and_ranks_a_record_highest() -> None:
     y = rng.normal(0, 1, 400)
     y[300] = 9.0
     mean, sigma = np.zeros(400), np.ones(400)
-    full = residual_scores(y, mean, sigma)
-    assert np.array_equal(full[:250], residual_scores(y[:250], mean[:250], sigma[:250]))
+    full = residual_scores(y, mean, sigma)[0]
+    assert np.array_equal(full[:250], residual_scores(y[:250], mean[:250], sigma[:250])[0])
     assert int(np.argmax(full)) == 300
     assert full[300] < 1.0  # no saturation: larger records would still rank higher

@@ -170,6 +170,19 @@ async def test_state_round_trips_and_feeds_info_meta(buffer: Buffer) -> None:
     assert await buffer.get_state("cpu") == {"meta": {"model": "nhits"}}
 
 
+async def test_scorer_round_trips_apart_from_state_and_is_deleted(buffer: Buffer) -> None:
+    """put_scorer/get_scorer round-trip, leave the state alone, and go with the series."""
+    await buffer.append("cpu", pts(0, 1), vals(1.0, 2.0))
+    await buffer.put_state("cpu", {"meta": {"model": "stats"}})
+    assert await buffer.get_scorer("cpu") is None
+    scorer = {"n": 5, "rec_z": 2.5, "last_y": None, "recent_z": [0.1, 0.2]}
+    await buffer.put_scorer("cpu", scorer)
+    assert await buffer.get_scorer("cpu") == scorer
+    assert await buffer.get_state("cpu") == {"meta": {"model": "stats"}}
+    await buffer.delete("cpu")
+    assert await buffer.get_scorer("cpu") is None
+
+
 async def test_anomalies_are_sorted_filtered_and_replaced_by_timestamp(buffer: Buffer) -> None:
     """Anomaly records come back by ts within inclusive bounds; a re-flagged ts replaces."""
     t = pts(0, 1, 2)

@@ -20,7 +20,17 @@ from tests.integration.cli_helpers import (
 
 NAB = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "nab"
 NYC = "realKnownCause/nyc_taxi.csv"
-DETECT_COLS = ["timestamp", "value", "expected", "lo", "hi", "is_anomaly", "score"]
+DETECT_COLS = [
+    "timestamp",
+    "value",
+    "expected",
+    "lo",
+    "hi",
+    "is_anomaly",
+    "score",
+    "severity",
+    "direction",
+]
 RFC3339_Z = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$"
 
 
@@ -103,6 +113,7 @@ def test_detect_long_format_three_series_output_and_plots(tmp_path: Path) -> Non
     assert df.groupby("unique_id")["is_anomaly"].any().all()  # each series' spike is found
     for name in ("many-web-1.png", "many-web-2.png", "many-db_main.png"):
         assert_png(png.parent / name)
+        assert name in proc.stderr  # the summary names the files it wrote
     assert "3/3" in proc.stderr  # the progress bar's final state
 
 

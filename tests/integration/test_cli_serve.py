@@ -88,6 +88,10 @@ def test_serve_answers_health_and_stops_on_sigterm(tmp_path: Path) -> None:
     printed = out_path.read_text()
     assert f"http://127.0.0.1:{port}" in printed
     assert f"buffer: embedded (SQLite in {tmp_path / 'data'}" in printed
+    # the banner points at pages that exist
+    assert (
+        f"console: http://127.0.0.1:{port}/ · API docs: http://127.0.0.1:{port}/schema" in printed
+    )
 
 
 def test_serve_with_bad_setting_exits_2() -> None:

@@ -33,7 +33,8 @@ async def _same(got: Any, want: Any, sid: str) -> None:
 
 
 async def test_points_state_and_anomalies_survive_a_reopen(tmp_path: Path) -> None:
-    """Everything acknowledged is there after close and open: points, state, anomalies."""
+    """Everything acknowledged is there after close and open: points, state, scorer,
+    anomalies."""
     buf = _open(tmp_path)
     ts = T0 + np.arange(1_000, dtype=np.int64) * 60_000
     await buf.append("cpu", ts, np.arange(1_000.0))
@@ -41,6 +42,7 @@ async def test_points_state_and_anomalies_survive_a_reopen(tmp_path: Path) -> No
     await buf.put_state("cpu", {"band": {"mean": np.arange(3.0)}, "meta": {"model": "stats"}})
     await buf.put_state("only-state", {"meta": {"k": 1}})
     await buf.add_anomalies("cpu", [{"ts": int(ts[9]), "score": 0.9, "extra": [1, 2]}])
+    await buf.put_scorer("cpu", {"n": 700, "rec_z": 3.5, "last_y": None})
     await buf.close()
     again = _open(tmp_path)
     window = await again.window("cpu")
@@ -50,6 +52,7 @@ async def test_points_state_and_anomalies_survive_a_reopen(tmp_path: Path) -> No
         "meta": {"model": "stats"},
     }
     assert await again.get_state("only-state") == {"meta": {"k": 1}}
+    assert await again.get_scorer("cpu") == {"n": 700, "rec_z": 3.5, "last_y": None}
     assert await again.anomalies("cpu") == [{"ts": int(ts[9]), "score": 0.9, "extra": [1, 2]}]
     assert [i.series_id for i in await again.list_series()] == ["cpu"]
     await again.close()

@@ -231,12 +231,16 @@ async def wait_for_band(client: AsyncTestClient[Any], series_id: str) -> None:
 
 
 async def test_alert_storm_is_flagged_as_an_anomaly(client: AsyncTestClient[Any]) -> None:
-    """After a steady trickle of alerts, a storm in one bucket is scored as an anomaly up."""
+    """With a day of alert counts behind it (posted as history, so the series is past its
+    warm-up) and a trickle of webhooks, a storm in one bucket is an anomaly up."""
     t0 = 1_709_546_400_000
+    day = 1440
+    history = [[(t0 - (day - b) * MIN) / 1000, 1 + b % 3] for b in range(day)]
+    await client.post("/v1/series/alerts:total/points", json={"points": history})
+    await wait_for_band(client, "alerts:total")
     for b in range(48):
         alerts = [am_alert(f"h{b}-{i}", format_ts(t0 + b * MIN + i)) for i in range(1 + b % 3)]
         await client.post("/v1/webhooks/alertmanager", json=am_payload(*alerts))
-    await wait_for_band(client, "alerts:total")
     storm = [am_alert(f"storm{i}", format_ts(t0 + 48 * MIN + i)) for i in range(40)]
     body = (await client.post("/v1/webhooks/alertmanager", json=am_payload(*storm))).json()
     flagged = {s["series_id"]: s["anomalies"] for s in body["series"]}

@@ -119,3 +119,18 @@ def test_policy_defaults_come_from_tsad_env() -> None:
     assert policy == AlertPolicy(direction="down", n=3, m=5, recovery=4)
     with pytest.raises(ConfigError, match="TSAD_ALERT_N"):
         Settings.from_env({"TSAD_ALERT_N": "4", "TSAD_ALERT_M": "2"})
+
+
+def test_default_policy_alerts_once_per_incident() -> None:
+    """By default the first flag of an incident fires and the incident's gap resolves it."""
+    from tsad.detect.incidents import GAP_STEPS
+    from tsad.settings import IntegrationSettings
+
+    s = IntegrationSettings()
+    tracker = AlertTracker(AlertPolicy(n=s.alert_n, m=s.alert_m, recovery=s.alert_recovery))
+    flags = "..+.+" + "." * GAP_STEPS + "+"
+    assert statuses(tracker, flags) == [
+        ("firing", 2),
+        ("resolved", 4 + GAP_STEPS),
+        ("firing", 5 + GAP_STEPS),
+    ]

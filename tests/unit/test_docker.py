@@ -122,6 +122,20 @@ def test_dockerfile_is_multistage_with_cpu_torch_first() -> None:
     assert re.search(r"^USER tsad$", text, re.M)
 
 
+def test_tsad_volume_targets_exist_in_the_image_owned_by_its_user(
+    compose: dict[str, Any],
+) -> None:
+    """Every volume tsad mounts is a directory the Dockerfile creates for the non-root user."""
+    dockerfile = (DOCKER / "Dockerfile").read_text()
+    user = re.search(r"^USER (\S+)", dockerfile, re.M)
+    assert user is not None
+    created = re.findall(rf"install -d -o {user.group(1)} -g {user.group(1)} (\S+)", dockerfile)
+    targets = [v.split(":")[1] for v in compose["services"]["tsad"]["volumes"]]
+    assert targets and all(t in created for t in targets), (targets, created)
+    model_dir = re.search(r"TSAD_MODEL_DIR=(\S+)", dockerfile)
+    assert model_dir is not None and model_dir.group(1) in targets
+
+
 def test_grafana_datasources_point_at_the_compose_services() -> None:
     """Provisioned data sources reach tsad (Infinity) and Prometheus by service name."""
     uids = provisioned_uids()

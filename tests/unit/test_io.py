@@ -69,6 +69,16 @@ def test_unknown_columns_name_both_accepted_layouts() -> None:
         series_from_frame(text_frame(time=["1"], val=["2"]), SRC)
 
 
+def test_a_wide_file_error_names_a_few_columns_not_all() -> None:
+    """A 961-column file is rejected with its first columns and a count, not every name."""
+    df = text_frame(**{f"sensor_{i}": ["1"] for i in range(961)})
+    with pytest.raises(InvalidInput) as caught:
+        series_from_frame(df, SRC)
+    detail = caught.value.detail
+    assert "sensor_0,sensor_1" in detail and "(953 more)" in detail
+    assert "sensor_960" not in detail and len(detail) < 300
+
+
 def test_header_only_is_rejected() -> None:
     """A header with no rows is an error, not an empty result."""
     with pytest.raises(InvalidInput, match="no rows"):
@@ -142,7 +152,8 @@ def test_timestamps_are_written_rfc3339_utc() -> None:
 
 
 def test_detect_table_columns_exact_single_and_long() -> None:
-    """Detect output is `timestamp,value,expected,lo,hi,is_anomaly,score`, `unique_id` first."""
+    """Detect output is `timestamp,value,expected,lo,hi,is_anomaly,score,severity,direction`,
+    with `unique_id` first for long format."""
     s = unscored(np.array([T0, T0 + 60_000], np.int64), np.array([1.0, 2.0]))
     single = detect_table([(None, s)])
     assert list(single.columns) == [
@@ -153,6 +164,8 @@ def test_detect_table_columns_exact_single_and_long() -> None:
         "hi",
         "is_anomaly",
         "score",
+        "severity",
+        "direction",
     ]
     assert single["is_anomaly"].dtype == bool
     long = detect_table([("a", s), ("b", s)])

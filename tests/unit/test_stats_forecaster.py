@@ -7,6 +7,7 @@ import pytest
 
 from tsad.detect.batch import detect_batch
 from tsad.detect.online import StoredBand, detect_online, score_arrivals
+from tsad.detect.residual_score import ScorerState
 from tsad.errors import NotEnoughPoints
 from tsad.models.stats import StatsForecaster
 from tsad.prepare import prepare
@@ -61,13 +62,13 @@ def test_constant_series_forecasts_the_constant() -> None:
 
 
 def test_batch_detect_flags_an_injected_spike() -> None:
-    """A spike of 15 sigma in a seasonal series is flagged upward; few others are."""
+    """A spike of 15 sigma in a seasonal series is flagged upward, and nothing else is."""
     ts, y = seasonal(24 * 14)
     y[200] += 15
-    scored, model = detect_batch(prepare(ts, y), StatsForecaster(), 99.0)
+    flagged, model = detect_batch(prepare(ts, y), StatsForecaster(), 99.0)
+    scored = flagged.scored
     assert model == "stats:MSTL"
-    assert scored.is_anomaly[200] and scored.direction[200] == 1
-    assert scored.is_anomaly.sum() <= 10
+    assert np.flatnonzero(scored.is_anomaly).tolist() == [200] and scored.direction[200] == 1
 
 
 def test_online_detect_is_prefix_stable() -> None:
@@ -75,8 +76,8 @@ def test_online_detect_is_prefix_stable() -> None:
     ts, y = seasonal(24 * 8, seed=3)
     y[150] -= 12
     f = StatsForecaster()
-    full, _ = detect_online(prepare(ts, y), f, 99.0)
-    part, _ = detect_online(prepare(ts[:170], y[:170]), f, 99.0)
+    full = detect_online(prepare(ts, y), f, 99.0)[0].scored
+    part = detect_online(prepare(ts[:170], y[:170]), f, 99.0)[0].scored
     np.testing.assert_array_equal(full.score[:170], part.score)
     np.testing.assert_array_equal(full.is_anomaly[:170], part.is_anomaly)
     assert full.is_anomaly[150] and full.direction[150] == -1
@@ -91,8 +92,8 @@ def test_online_detect_never_interpolates_across_the_future() -> None:
     keep[60:70] = False  # a gap
     ts, y = ts[keep], y[keep]
     f = StatsForecaster()
-    full, _ = detect_online(prepare(ts, y), f, 99.0)
-    part, _ = detect_online(prepare(ts[:65], y[:65]), f, 99.0)
+    full = detect_online(prepare(ts, y), f, 99.0)[0].scored
+    part = detect_online(prepare(ts[:65], y[:65]), f, 99.0)[0].scored
     np.testing.assert_array_equal(full.score[:65], part.score)
 
 
@@ -109,28 +110,49 @@ def test_hot_path_scores_against_the_stored_band_and_asks_for_refits() -> None:
         fitted_at=1,
         history_last=990,
     )
-    scored, due = score_arrivals(band, np.array([1000, 1010]), np.array([0.5, 3.0]))
-    assert scored.is_anomaly.tolist() == [False, True] and not due
-    scored, due = score_arrivals(band, np.array([1060]), np.array([0.0]))
-    assert due and not scored.is_anomaly[0]
-    scored, due = score_arrivals(band, np.array([5000]), np.array([99.0]))
-    assert due and np.isnan(scored.expected[0]) and not scored.is_anomaly[0]
+    warm = ScorerState(season=1, n=10_000)
+    flagged, due = score_arrivals(band, np.array([1000, 1010]), np.array([0.5, 3.0]), warm)
+    assert flagged is not None and flagged.scored.is_anomaly.tolist() == [False, True]
+    assert not due and flagged.state.n == 10_002
+    flagged, due = score_arrivals(band, np.array([1060]), np.array([0.0]), flagged.state)
+    assert due and flagged is not None and not flagged.scored.is_anomaly[0]
+    flagged, due = score_arrivals(band, np.array([5000]), np.array([99.0]), flagged.state)
+    assert due and flagged is not None
+    assert np.isnan(flagged.scored.expected[0]) and not flagged.scored.is_anomaly[0]
+    assert score_arrivals(None, np.array([1000]), np.array([1.0])) == (None, True)
     restored = StoredBand.from_state(band.to_state())
     assert restored.end == band.end == 1090
     np.testing.assert_array_equal(restored.hi, band.hi)
 
 
-def test_online_rarity_score_ranks_the_spike_first_and_stays_prefix_stable() -> None:
-    """With rarity scoring the spike outranks every point after warm-up; prefixes agree."""
+def test_a_new_series_raises_no_flag_in_its_warm_up() -> None:
+    """With no scorer history (a series just started), a spike is damped, not flagged."""
+    band = StoredBand(
+        start=1000,
+        step_ms=10,
+        level=99.0,
+        mean=np.zeros(10),
+        lo=np.full(10, -1.0),
+        hi=np.full(10, 1.0),
+        model_used="stats:MSTL",
+        fitted_at=1,
+        history_last=990,
+    )
+    flagged, _ = score_arrivals(band, np.array([1000]), np.array([50.0]))
+    assert flagged is not None and not flagged.scored.is_anomaly.any()
+    assert not flagged.state.warm
+
+
+def test_online_score_ranks_the_spike_first_and_stays_prefix_stable() -> None:
+    """The spike outranks every point after warm-up, is the one flag; prefixes agree."""
     ts, y = seasonal(24 * 8, seed=5)
     y[160] += 12
     f = StatsForecaster()
-    full, _ = detect_online(prepare(ts, y), f, 99.0, rarity=True)
-    part, _ = detect_online(prepare(ts[:170], y[:170]), f, 99.0, rarity=True)
+    full = detect_online(prepare(ts, y), f, 99.0)[0].scored
+    part = detect_online(prepare(ts[:170], y[:170]), f, 99.0)[0].scored
     np.testing.assert_array_equal(full.score[:170], part.score)
-    # the first seasons are a learning period (like NAB's probation): records are cheap there
-    assert 96 + int(np.argmax(full.score[96:])) == 160 and 0.5 < full.score[160] < 1.0
-    assert full.is_anomaly[160]
+    assert int(np.argmax(full.score)) == 160 and 0.5 < full.score[160] < 1.0
+    assert np.flatnonzero(full.is_anomaly).tolist() == [160]
 
 
 def test_a_falling_series_is_not_forecast_below_its_lowest_value() -> None:

@@ -22,19 +22,24 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.logging.config import LoggingConfig
 from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.types import ControllerRouterHandler
 
 import tsad
 from tsad.api.auth import api_key_guard
+from tsad.api.docs import docs_plugins, docs_security
 from tsad.api.errors import EXCEPTION_HANDLERS
 from tsad.api.metrics import Metrics
 from tsad.api.ratelimit import rate_limiting
+from tsad.api.routes.azure import azure_routes
+from tsad.api.routes.changepoints import changepoints
+from tsad.api.routes.console import console_routes
 from tsad.api.routes.detect import detect
 from tsad.api.routes.forecast import forecast
 from tsad.api.routes.grafana import grafana_routes
 from tsad.api.routes.health import health_routes
+from tsad.api.routes.remote_write import remote_write_routes
 from tsad.api.routes.series import series_routes
+from tsad.api.routes.status import status_routes
 from tsad.api.routes.timegpt import timegpt_routes
 from tsad.api.routes.webhooks import webhook_routes
 from tsad.integrations.hub import attach
@@ -128,8 +133,13 @@ def create_app(
         forecast,
         detect,
         timegpt_routes,
+        changepoints,
+        *azure_routes,
         *webhook_routes,
         *grafana_routes,
+        status_routes,
+        *console_routes,
+        remote_write_routes,
         *extra_route_handlers,
     ]
     state: dict[str, Any] = {"settings": settings, "metrics": metrics}
@@ -153,7 +163,8 @@ def create_app(
             version=tsad.__version__,
             description="Self-hosted time-series forecasting and anomaly detection",
             path="/schema",
-            render_plugins=[JsonRenderPlugin()],
+            render_plugins=docs_plugins(),
+            **docs_security(settings),
         ),
         logging_config=LoggingConfig(
             root={"level": "WARNING", "handlers": ["queue_listener"]},

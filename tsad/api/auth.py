@@ -10,12 +10,16 @@ from the HTTP method:
   ``TSAD_AUTH_READS=1``;
 * ``ops`` — ``/health``, ``/ready``, ``/metrics``: a key only with
   ``TSAD_AUTH_OPS=1``, so probes and scrapers keep working by default;
-* ``always`` — the TimeGPT-compatible routes (the nixtla SDK always sends one);
+* ``always`` — the TimeGPT- and Azure-compatible routes (their SDKs always send one);
+* ``public`` — the web console's pages and static assets (no data in them: the
+  console's own API calls carry the key and are checked like any client's);
 * routes guarded by the webhook shared secret are left to that guard.
 
-Keys are compared with ``hmac.compare_digest`` against every configured key so
-timing reveals neither a key nor which one nearly matched; a key is never
-logged or echoed (the rate limiter only sees a short hash of it).
+A key is read from ``Authorization: Bearer <key>`` or, as Azure's SDKs send it,
+``Ocp-Apim-Subscription-Key: <key>``. Keys are compared with
+``hmac.compare_digest`` against every configured key so timing reveals neither
+a key nor which one nearly matched; a key is never logged or echoed (the rate
+limiter only sees a short hash of it).
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from tsad.api.routes.webhooks import webhook_guard
 from tsad.errors import Unauthorized
 from tsad.settings import Settings
 
-Access = Literal["write", "read", "ops", "always"]
+Access = Literal["write", "read", "ops", "always", "public"]
 AUTH_OPT = "auth"
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -42,6 +46,16 @@ def bearer_token(headers: Mapping[str, str]) -> str | None:
     scheme, _, token = headers.get("authorization", "").partition(" ")
     token = token.strip()
     return token if scheme.lower() == "bearer" and token else None
+
+
+def presented_key(headers: Mapping[str, str]) -> str | None:
+    """The key a request carries: ``Authorization: Bearer <key>``, else Azure's
+    ``Ocp-Apim-Subscription-Key: <key>`` (what the Azure Anomaly Detector SDKs send)."""
+    token = bearer_token(headers)
+    if token is not None:
+        return token
+    azure = headers.get("ocp-apim-subscription-key", "").strip()
+    return azure or None
 
 
 def key_matches(token: str | None, keys: tuple[str, ...]) -> bool:
@@ -55,7 +69,7 @@ def key_matches(token: str | None, keys: tuple[str, ...]) -> bool:
 
 def require_key(headers: Mapping[str, str], keys: tuple[str, ...]) -> None:
     """Raise ``Unauthorized`` unless the request carries one of ``keys``."""
-    if keys and not key_matches(bearer_token(headers), keys):
+    if keys and not key_matches(presented_key(headers), keys):
         raise Unauthorized("missing or invalid API key: send 'Authorization: Bearer <key>'")
 
 
@@ -65,7 +79,7 @@ def key_identity(headers: Mapping[str, str], keys: tuple[str, ...]) -> str | Non
     Only valid keys get their own identity: a client rotating made-up tokens must
     not earn a fresh rate-limit budget with each one.
     """
-    token = bearer_token(headers)
+    token = presented_key(headers)
     if not keys or not key_matches(token, keys):
         return None
     assert token is not None
@@ -75,7 +89,7 @@ def key_identity(headers: Mapping[str, str], keys: tuple[str, ...]) -> str | Non
 def access_of(method: str, opt: Mapping[str, Any]) -> Access:
     """The access class of a request: the route's ``opt["auth"]``, else by method."""
     declared = opt.get(AUTH_OPT)
-    if declared in ("write", "read", "ops", "always"):
+    if declared in ("write", "read", "ops", "always", "public"):
         return declared  # type: ignore[no-any-return]
     return "read" if method.upper() in _READ_METHODS else "write"
 
@@ -83,7 +97,7 @@ def access_of(method: str, opt: Mapping[str, Any]) -> Access:
 def needs_key(access: Access, settings: Settings) -> bool:
     """Whether a request of this class must carry a key under these settings."""
     api = settings.api
-    if not api.api_keys:
+    if not api.api_keys or access == "public":
         return False
     if access == "read":
         return api.auth_reads

@@ -11,7 +11,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from tsad.api.schemas import BandPoint, ScoredPoint, StoredBandOut, StoredPoint
+from tsad.api.schemas import (
+    BandPoint,
+    IncidentOut,
+    ScoredPoint,
+    StoredBandOut,
+    StoredPoint,
+)
+from tsad.detect.incidents import Incident
 from tsad.detect.online import StoredBand
 from tsad.jobs import Report
 from tsad.series import Band, FloatArray, IntArray, Scored, Series, format_ts, freq_alias
@@ -95,6 +102,23 @@ def anomaly_points(records: Sequence[dict[str, Any]]) -> list[ScoredPoint]:
             severity=float(r["severity"]),
         )
         for t, r in zip(timestamps(ts), records, strict=True)
+    ]
+
+
+def incidents(found: Sequence[Incident]) -> list[IncidentOut]:
+    """Incidents (``tsad.detect.incidents``) as wire objects."""
+    return [
+        IncidentOut(
+            start=format_ts(i.start),
+            end=format_ts(i.end),
+            peak_time=format_ts(i.peak_ts),
+            peak_score=i.peak_score,
+            peak_severity=i.peak_severity,
+            direction=_DIRECTION.get(i.direction),
+            points=i.points,
+            open=i.open,
+        )
+        for i in found
     ]
 
 

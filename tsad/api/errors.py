@@ -7,6 +7,11 @@ such route, wrong method, body over ``request_max_body_size``, a path or query
 parameter of the wrong type) keep theirs; anything else is a 500 that is
 logged with its traceback and told to the client without internals.
 503s carry ``Retry-After``.
+
+The Azure Anomaly Detector-compatible routes answer in that service's shape
+instead (``AZURE_EXCEPTION_HANDLERS``, set on their router): a JSON body
+``{"code", "message"}`` and the code again in the ``x-ms-error-code`` header;
+``AzureInvalidRequest`` carries the service's own code and is a 400.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
-from tsad.errors import TsadError
+from tsad.errors import AzureInvalidRequest, ClientError, TsadError
 
 log = logging.getLogger("tsad.api")
 
@@ -153,4 +158,92 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     TsadError: tsad_error,
     HTTPException: http_error,
     Exception: unexpected_error,
+}
+
+
+# --------------------------------------------------------------------------- Azure shape
+
+AZURE_ERROR_HEADER = "x-ms-error-code"
+_AZURE_CODES = {
+    401: "Unauthorized",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    413: "RequestTooLarge",
+    415: "UnsupportedMediaType",
+    429: "TooManyRequests",
+    503: "ServiceUnavailable",
+    504: "GatewayTimeout",
+}
+
+
+def azure_error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> Response[dict[str, Any]]:
+    """Azure Anomaly Detector's error answer: ``{"code", "message"}`` + ``x-ms-error-code``."""
+    return Response(
+        {"code": code, "message": message},
+        status_code=status,
+        media_type="application/json",
+        headers={**(headers or {}), AZURE_ERROR_HEADER: code},
+    )
+
+
+def azure_tsad_error(request: Request[Any, Any, Any], exc: TsadError) -> Response[dict[str, Any]]:
+    """Domain errors on the Azure routes; a client error without an Azure code is BadArgument."""
+    if isinstance(exc, AzureInvalidRequest):
+        return azure_error_response(400, exc.code, exc.detail)
+    headers = _retry_headers(exc)
+    status = exc.status
+    if status == 503 and headers is None:
+        headers = {"Retry-After": "5"}
+    if status == 401:
+        message = (
+            "Access denied due to a missing or invalid key: send it as "
+            "'Ocp-Apim-Subscription-Key: <key>' (or 'Authorization: Bearer <key>')."
+        )
+        return azure_error_response(401, "Unauthorized", message, headers)
+    if status >= 500:
+        log.warning(
+            "request failed method=%s path=%s status=%d error=%s detail=%s",
+            request.method,
+            request.url.path,
+            status,
+            type(exc).__name__,
+            exc.detail,
+        )
+        code = _AZURE_CODES.get(status, "InternalServerError")
+        return azure_error_response(status, code, exc.detail, headers)
+    client = isinstance(exc, ClientError)
+    code = _AZURE_CODES.get(status, "BadArgument") if client else "BadArgument"
+    return azure_error_response(status, code, exc.detail, headers)
+
+
+def azure_http_error(
+    request: Request[Any, Any, Any], exc: HTTPException
+) -> Response[dict[str, Any]]:
+    """Litestar's own exceptions on the Azure routes, in the Azure shape."""
+    status = exc.status_code
+    if isinstance(exc, ValidationException):
+        return azure_error_response(400, "BadArgument", str(exc.detail))
+    if status == 413:
+        limit = request.app.request_max_body_size
+        message = f"the request body is larger than {limit} bytes (TSAD_MAX_BODY_BYTES)"
+        return azure_error_response(413, "RequestTooLarge", message)
+    code = _AZURE_CODES.get(status, "BadArgument" if status < 500 else "InternalServerError")
+    return azure_error_response(status, code, exc.detail or code, dict(exc.headers or {}))
+
+
+def azure_unexpected_error(
+    request: Request[Any, Any, Any], exc: Exception
+) -> Response[dict[str, Any]]:
+    """A bug on an Azure route: logged in full, answered without internals."""
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    message = "tsad failed to handle this request; the error is logged on the server"
+    return azure_error_response(500, "InternalServerError", message)
+
+
+AZURE_EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    TsadError: azure_tsad_error,
+    HTTPException: azure_http_error,
+    Exception: azure_unexpected_error,
 }

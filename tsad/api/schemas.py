@@ -25,6 +25,19 @@ Points = Annotated[
 Level = Annotated[float, msgspec.Meta(description="Interval level in percent, 0 < level < 100")]
 
 
+Sensitivity = Annotated[
+    float,
+    msgspec.Meta(
+        ge=0,
+        lt=100,
+        description="Flag threshold knob (Azure's scale): 0-99.9, higher flags more",
+    ),
+]
+Ratio = Annotated[
+    float, msgspec.Meta(gt=0, le=0.5, description="Most flags per point of this request")
+]
+
+
 class Wire(msgspec.Struct, kw_only=True):
     """Base of every wire type (keyword-only fields)."""
 
@@ -38,6 +51,7 @@ class IngestRequest(Wire):
     points: Points
     freq: str | None = None
     model: str | None = None
+    sensitivity: Sensitivity | None = None  # stored for the series
 
 
 class SeriesPoints(Wire):
@@ -47,6 +61,7 @@ class SeriesPoints(Wire):
     points: Points
     freq: str | None = None
     model: str | None = None
+    sensitivity: Sensitivity | None = None
 
 
 class BulkIngestRequest(Wire):
@@ -75,6 +90,8 @@ class DetectRequest(Wire):
     model: str | None = None
     mode: Literal["batch", "online"] = "batch"
     freq: str | None = None
+    sensitivity: Sensitivity | None = None
+    max_anomaly_ratio: Ratio | None = None
 
 
 # --------------------------------------------------------------------------- responses
@@ -139,6 +156,9 @@ class DetectResponse(Prepared):
 
     level: float
     mode: str
+    sensitivity: float
+    # is_anomaly == (score >= threshold) for every point
+    threshold: float
     anomalies: int
     points: list[ScoredPoint]
 
@@ -183,6 +203,11 @@ class StoredBandOut(Wire):
 
 class SeriesDetail(SeriesSummary):
     band: StoredBandOut | None
+    # warm-up: no flag until the series has been scored on enough points
+    learning: bool
+    points_needed: int
+    sensitivity: float
+    threshold: float
 
 
 class StoredPoint(Wire):
@@ -200,6 +225,25 @@ class AnomaliesResponse(Wire):
     series_id: str
     count: int
     anomalies: list[ScoredPoint]
+
+
+class IncidentOut(Wire):
+    """Consecutive flags of one episode."""
+
+    start: str
+    end: str
+    peak_time: str
+    peak_score: float
+    peak_severity: float
+    direction: Literal["up", "down"] | None
+    points: int
+    open: bool
+
+
+class IncidentsResponse(Wire):
+    series_id: str
+    count: int
+    incidents: list[IncidentOut]
 
 
 class Health(Wire):

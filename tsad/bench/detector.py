@@ -1,33 +1,43 @@
 """What the NAB bench runs: a ``Detector`` takes one file's rows in order and
-returns an ``anomaly_score`` per row that depends only on the rows up to it.
+returns, per row, an ``anomaly_score`` and a flag that depend only on the rows up
+to it.
 
-``OnlineDetector`` is the default: the service's online replay
-(``tsad.detect.online.detect_online``: refit every horizon, each point scored
-against a band fitted on earlier points) followed by the self-calibrating
-residual score (``tsad.detect.residual_score``).
+``OnlineDetector`` is the default: the service's own online replay
+(``tsad.detect.online.detect_online``: refit every horizon, each point scored by
+the series' causal record scorer against a band fitted on earlier points), so the
+bench measures exactly what users get — the score as a ranking, and the flags at
+the default sensitivity as a binary detector.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
 from tsad.detect.online import detect_online
-from tsad.detect.residual_score import residual_scores
-from tsad.detect.score import z_for_level
+from tsad.detect.threshold import DEFAULT_SENSITIVITY
 from tsad.errors import TsadError
 from tsad.prepare import prepare
-from tsad.series import FloatArray, IntArray, infer_step_ms, season_length
+from tsad.series import BoolArray, FloatArray, IntArray
 from tsad.types import Forecaster
 
 
+@dataclass(frozen=True)
+class Detection:
+    """One file's rows: the ranking score and the flags."""
+
+    score: FloatArray
+    flags: BoolArray
+
+
 class Detector(Protocol):
-    """A causal detector: ``score(ts, y)[i]`` may only use rows ``0..i``."""
+    """A causal detector: ``detect(ts, y)`` row ``i`` may only use rows ``0..i``."""
 
     name: str
 
-    def score(self, ts: IntArray, y: FloatArray) -> FloatArray: ...
+    def detect(self, ts: IntArray, y: FloatArray) -> Detection: ...
 
 
 def forward_rows(ts: IntArray) -> IntArray:
@@ -42,39 +52,31 @@ def forward_rows(ts: IntArray) -> IntArray:
 
 
 class OnlineDetector:
-    """The service's online path replayed over a file, scored by residual rarity."""
+    """The service's online path replayed over a file."""
 
-    def __init__(self, forecaster: Forecaster, name: str, level: float = 99.0) -> None:
+    def __init__(
+        self,
+        forecaster: Forecaster,
+        name: str,
+        level: float = 99.0,
+        sensitivity: float = DEFAULT_SENSITIVITY,
+    ) -> None:
         self.forecaster = forecaster
         self.name = name
         self.level = level
+        self.sensitivity = sensitivity
 
-    def bands(self, ts: IntArray, y: FloatArray) -> tuple[IntArray, FloatArray, FloatArray]:
-        """(kept rows, expected, the band's implied σ) from the online replay."""
+    def detect(self, ts: IntArray, y: FloatArray) -> Detection:
         keep = forward_rows(ts)
+        score = np.zeros(ts.shape[0])
+        flags = np.zeros(ts.shape[0], bool)
         try:
             prepared = prepare(ts[keep], y[keep], min_points=self.forecaster.min_points(1))
-            scored, _ = detect_online(prepared, self.forecaster, self.level)
+            flagged, _ = detect_online(
+                prepared, self.forecaster, self.level, sensitivity=self.sensitivity
+            )
         except TsadError:
-            nan = np.full(keep.shape[0], np.nan)
-            return keep, nan, nan
-        return keep, scored.expected, (scored.hi - scored.lo) / (2.0 * z_for_level(self.level))
-
-    def score(self, ts: IntArray, y: FloatArray) -> FloatArray:
-        keep, expected, sigma = self.bands(ts, y)
-        out = np.zeros(ts.shape[0])
-        out[keep] = residual_scores(y[keep], expected, sigma, season=_season(ts[keep]))
-        return out
-
-
-# the sampling step is read from this many first rows only: later rows never
-# change an earlier row's score
-_STEP_ROWS = 48
-
-
-def _season(ts: IntArray) -> int:
-    """Points per season from the first rows' sampling step (1 when unknown)."""
-    try:
-        return season_length(infer_step_ms(ts[:_STEP_ROWS]))
-    except TsadError:
-        return 1
+            return Detection(score, flags)
+        score[keep] = flagged.scored.score
+        flags[keep] = flagged.scored.is_anomaly
+        return Detection(score, flags)

@@ -61,8 +61,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def local_server(timeout_s: float = 60.0) -> Iterator[str]:
-    """Start ``tsad serve`` on a free loopback port; stop it (SIGTERM) on exit."""
+def local_server(timeout_s: float = 60.0, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Start ``tsad serve`` on a free loopback port (``env``: its whole environment,
+    default this one with a fresh data dir); stop it (SIGTERM) on exit."""
     import httpx
 
     port = free_port()
@@ -72,7 +73,7 @@ def local_server(timeout_s: float = 60.0) -> Iterator[str]:
         [sys.executable, "-m", "tsad", "serve", "--port", str(port), "--log-level", "warning"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={**os.environ, "TSAD_DATA_DIR": data.name},
+        env={**os.environ, "TSAD_DATA_DIR": data.name} if env is None else env,
     )
     url = f"http://127.0.0.1:{port}"
     try:

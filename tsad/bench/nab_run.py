@@ -24,8 +24,9 @@ from tsad.bench.nab_scoring import (
     probation_length,
     row_weights,
     score_corpus,
+    score_fixed,
 )
-from tsad.series import FloatArray
+from tsad.series import BoolArray, FloatArray
 
 
 @dataclass(frozen=True)
@@ -33,9 +34,25 @@ class NabRun:
     """Everything one bench run produced."""
 
     detector: str
-    results: dict[str, ProfileResult]
+    results: dict[str, ProfileResult]  # the score as a ranking (best threshold afterwards)
+    flag_results: dict[str, ProfileResult]  # the flags at default settings, as a binary detector
     scores: dict[str, FloatArray]
+    flags: dict[str, BoolArray]
     seconds: float
+
+    def flag_rate(self, corpus: NabCorpus) -> tuple[float, float]:
+        """(flags per 1,000 points after probation, the same on files with no window
+        counting every row, warm-up included)."""
+        after = total = quiet_flags = quiet_rows = 0
+        for f in corpus.files:
+            fl = self.flags[f.key]
+            p = probation_length(fl.shape[0])
+            after += int(fl[p:].sum())
+            total += fl.shape[0] - p
+            if not f.windows:
+                quiet_flags += int(fl.sum())
+                quiet_rows += fl.shape[0]
+        return 1000.0 * after / max(total, 1), 1000.0 * quiet_flags / max(quiet_rows, 1)
 
 
 def run_nab(
@@ -52,12 +69,14 @@ def run_nab(
     corpus = load_corpus(data)
     profiles = _profiles(data)
     scores: dict[str, FloatArray] = {}
+    flags: dict[str, BoolArray] = {}
     start = time.perf_counter()
     with Progress(console=console, transient=False) as bar:
         task = bar.add_task(f"NAB · {detector.name}", total=len(corpus.files))
         for f in corpus.files:
             bar.update(task, description=f"NAB · {detector.name} · {f.name}")
-            scores[f.key] = detector.score(f.ts, f.value)
+            found = detector.detect(f.ts, f.value)
+            scores[f.key], flags[f.key] = found.score, found.flags
             write_results(out, detector.name, f, scores[f.key])
             if on_file is not None:
                 on_file(f.key)
@@ -75,7 +94,20 @@ def run_nab(
         )
         for name, cost in profiles.items()
     }
-    run = NabRun(detector.name, results, scores, seconds)
+    flag_results = {
+        name: score_fixed(
+            {
+                f.key: (row_weights(f.ts.shape[0], f.windows, cost), flags[f.key].astype(float))
+                for f in corpus.files
+            },
+            cost,
+            name,
+            corpus.n_windows,
+            1.0,
+        )
+        for name, cost in profiles.items()
+    }
+    run = NabRun(detector.name, results, flag_results, scores, flags, seconds)
     _report(run, corpus, profiles, out, console, plots)
     return run
 
@@ -98,8 +130,12 @@ def _report(
     board = report.published_scoreboard(thresholds, profiles) if thresholds.is_file() else {}
     names = list(profiles)
     header = ["detector", *names]
-    own = [f"{det} (this run, {len(corpus.files)} files)"]
-    rows: list[list[object]] = [[*own, *(run.results[p].normalised for p in names)]]
+    own = [f"{det} score (this run, {len(corpus.files)} files)"]
+    flags_row = [f"{det} flags at default sensitivity (binary)"]
+    rows: list[list[object]] = [
+        [*own, *(run.results[p].normalised for p in names)],
+        [*flags_row, *(run.flag_results[p].normalised for p in names)],
+    ]
     ranked = sorted(board.items(), key=lambda kv: -kv[1].get("standard", -1e9))
     rows += [
         [f"{d} (published, 58 files)", *(v.get(p, float("nan")) for p in names)] for d, v in ranked
@@ -120,6 +156,12 @@ def _report(
         ],
     )
     console.print(report.PUBLISHED_NOTE)
+    rate, quiet = run.flag_rate(corpus)
+    rates = (
+        f"flags per 1,000 points after probation: {rate:.2f}; "
+        f"on files with no anomaly window, warm-up included: {quiet:.2f}"
+    )
+    console.print(rates)
     console.print(f"{len(corpus.files)} files in {run.seconds:.1f} s")
     payload: dict[str, Any] = {
         "detector": det,
@@ -127,6 +169,9 @@ def _report(
         "files": len(corpus.files),
         "windows": corpus.n_windows,
         "seconds": run.seconds,
+        "flags_per_1000_after_probation": rate,
+        "flags_per_1000_no_window_files": quiet,
+        "flags": {p: r.normalised for p, r in run.flag_results.items()},
         "profiles": {
             p: {
                 "threshold": r.threshold,
@@ -150,6 +195,8 @@ def _report(
         f"{len(corpus.files)} files, {corpus.n_windows} windows, {run.seconds:.1f} s.",
         "",
         report.markdown_table(header, rows),
+        "",
+        rates + ".",
         "",
         report.PUBLISHED_NOTE,
         "",

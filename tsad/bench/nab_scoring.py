@@ -279,3 +279,20 @@ def score_corpus(
     _, null = sweep_thresholds(null_items, cost).best()
     per_file = {name: score_file(rows, a, threshold, cost) for name, (rows, a) in files.items()}
     return ProfileResult(profile, threshold, raw, null, n_windows * cost.tp, per_file)
+
+
+def score_fixed(
+    files: Mapping[str, tuple[FileRows, FloatArray]],
+    cost: CostMatrix,
+    profile: str,
+    n_windows: int,
+    threshold: float,
+) -> ProfileResult:
+    """Score every file at one given threshold (a detector's own flags: no optimising),
+    normalised like ``score_corpus``; it can fall below 0 (worse than never alerting)."""
+    items = list(files.values())
+    null_items = [(rows, np.full(a.shape[0], 0.5)) for rows, a in items]
+    _, null = sweep_thresholds(null_items, cost).best()
+    per_file = {name: score_file(rows, a, threshold, cost) for name, (rows, a) in files.items()}
+    raw = sum(fs.score for fs in per_file.values())
+    return ProfileResult(profile, threshold, raw, null, n_windows * cost.tp, per_file)

@@ -11,7 +11,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from rich.console import Console
 from rich.table import Table
 
@@ -87,24 +86,28 @@ def plot_file(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    x = np.arange(f.ts.shape[0])
+    # time on the x axis (rows would hide gaps and mean nothing to a reader)
+    x = f.ts.astype("datetime64[ms]")
     fig, (ax, ax2) = plt.subplots(
         2, 1, figsize=(12, 4.5), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
     )
     ax.plot(x, f.value, lw=0.6, color="#1f4e79")
     for left, right in f.windows:
         for a in (ax, ax2):
-            a.axvspan(left, right, color="#f4a261", alpha=0.3, lw=0)
+            a.axvspan(x[left], x[right], color="#f4a261", alpha=0.3, lw=0)
+    end_of_probation = x[min(probation, x.shape[0] - 1)]
     for a in (ax, ax2):
-        a.axvspan(0, probation, color="#999999", alpha=0.15, lw=0)
+        a.axvspan(x[0], end_of_probation, color="#999999", alpha=0.15, lw=0)
     if detections.shape[0]:
-        ax.scatter(detections, f.value[detections], color="#c1121f", s=18, zorder=3)
+        ax.scatter(x[detections], f.value[detections], color="#c1121f", s=18, zorder=3)
     ax.set_title(f"{f.key}  (windows shaded, probation grey, detections red)", fontsize=9)
+    ax.set_ylabel("value", fontsize=8)
     ax2.plot(x, anomaly, lw=0.5, color="#333333")
     ax2.axhline(threshold, color="#c1121f", lw=0.7, ls="--")
     ax2.set_ylim(0, 1.02)
     ax2.set_ylabel("score", fontsize=8)
-    ax2.set_xlabel("row", fontsize=8)
+    ax2.set_xlabel("time (UTC)", fontsize=8)
+    fig.autofmt_xdate()
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=80)

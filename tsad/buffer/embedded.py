@@ -84,6 +84,11 @@ def _write_state(no: int, name: str | None, raw: bytes, conn: sqlite3.Connection
     conn.execute("INSERT OR REPLACE INTO states (no, data) VALUES (?, ?)", (no, raw))
 
 
+def _write_scorer(no: int, name: str | None, raw: bytes, conn: sqlite3.Connection) -> None:
+    _new_series(conn, no, name)
+    conn.execute("INSERT OR REPLACE INTO scorers (no, data) VALUES (?, ?)", (no, raw))
+
+
 def _write_anomalies(
     no: int, name: str | None, rows: list[tuple[int, int, bytes]], trim: bool, conn: Any
 ) -> None:
@@ -108,7 +113,7 @@ def _read_anomalies(no: int, start: int, end: int, conn: sqlite3.Connection) -> 
 
 
 def _delete(no: int, conn: sqlite3.Connection) -> None:
-    for table in ("chunks", "head", "anomalies", "states", "series"):
+    for table in ("chunks", "head", "anomalies", "states", "scorers", "series"):
         conn.execute(f"DELETE FROM {table} WHERE no = ?", (no,))
 
 
@@ -246,6 +251,16 @@ class EmbeddedBuffer:
         self._mem.adopt_state(series_id, decode_dict(raw))  # what a restart gives back
         disk, name = self._disk(series_id)
         await self._writer.submit(partial(_write_state, disk.no, name, raw), write=True, gen=gen)
+
+    async def get_scorer(self, series_id: str) -> dict[str, Any] | None:
+        return await self._mem.get_scorer(series_id)
+
+    async def put_scorer(self, series_id: str, scorer: dict[str, Any]) -> None:
+        gen = self._generation()
+        raw = encoder.encode(scorer)
+        self._mem.adopt_scorer(series_id, decode_dict(raw))
+        disk, name = self._disk(series_id)
+        await self._writer.submit(partial(_write_scorer, disk.no, name, raw), write=True, gen=gen)
 
     async def add_anomalies(self, series_id: str, records: Sequence[dict[str, Any]]) -> None:
         if not records:

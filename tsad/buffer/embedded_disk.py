@@ -6,6 +6,7 @@ Tables (``no`` is a small integer per series, so rows do not repeat its name)::
 
     series    (no, name, floor)              floor: oldest timestamp still kept
     states    (no, data JSON)                apart, so moving the floor never rewrites it
+    scorers   (no, data JSON)                the anomaly scorer: small, rewritten per append
     chunks    (no, first, last, data)        non-overlapping sorted runs (tsad.buffer.chunks)
     head      (no, seq, data)                small or out-of-order batches since the last
                                              compaction, replayed over the chunks in seq order
@@ -33,6 +34,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS series (
   no INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, floor INTEGER);
 CREATE TABLE IF NOT EXISTS states (no INTEGER PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS scorers (no INTEGER PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS chunks (
   no INTEGER NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL, data BLOB NOT NULL,
   PRIMARY KEY (no, first));
@@ -114,6 +116,8 @@ def load(conn: sqlite3.Connection, settings: BufferSettings) -> View:
         disks[name] = DiskSeries(no=no, floor=floor)
     for no, state in conn.execute("SELECT no, data FROM states"):
         mem.adopt_state(names[no], decode_dict(state))
+    for no, scorer in conn.execute("SELECT no, data FROM scorers"):
+        mem.adopt_scorer(names[no], decode_dict(scorer))
     runs: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
     for no, first, last, data in conn.execute(
         "SELECT no, first, last, data FROM chunks ORDER BY no, first"

@@ -77,6 +77,7 @@ class MemoryBuffer:
     def __init__(self, settings: BufferSettings | None = None) -> None:
         self.settings = settings or BufferSettings()
         self._series: dict[str, _Store] = {}
+        self._scorers: dict[str, dict[str, Any]] = {}
         self._state: dict[str, dict[str, Any]] = {}
         self._anomalies: dict[str, deque[dict[str, Any]]] = {}
 
@@ -167,6 +168,7 @@ class MemoryBuffer:
     async def delete(self, series_id: str) -> bool:
         existed = self._series.pop(series_id, None) is not None
         self._state.pop(series_id, None)
+        self._scorers.pop(series_id, None)
         self._anomalies.pop(series_id, None)
         return existed
 
@@ -177,6 +179,17 @@ class MemoryBuffer:
 
     async def put_state(self, series_id: str, state: dict[str, Any]) -> None:
         self._state[series_id] = copy.deepcopy(state)
+
+    async def get_scorer(self, series_id: str) -> dict[str, Any] | None:
+        scorer = self._scorers.get(series_id)
+        return copy.deepcopy(scorer) if scorer is not None else None
+
+    async def put_scorer(self, series_id: str, scorer: dict[str, Any]) -> None:
+        self._scorers[series_id] = copy.deepcopy(scorer)
+
+    def adopt_scorer(self, series_id: str, scorer: dict[str, Any]) -> None:
+        """Keep ``scorer`` as it is (the caller hands it over: no copy)."""
+        self._scorers[series_id] = scorer
 
     async def add_anomalies(self, series_id: str, records: Sequence[dict[str, Any]]) -> None:
         if not records:

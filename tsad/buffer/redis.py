@@ -304,7 +304,9 @@ class RedisBuffer:
         # a cluster cannot run a transaction across slots (the index is elsewhere)
         pipe = self._r.pipeline(transaction=not self.cluster)
         pipe.delete(_key(series_id, "chunks"), _key(series_id, "points"))
-        pipe.delete(*(_key(series_id, k) for k in ("count", "state", "meta", "anomalies")))
+        pipe.delete(
+            *(_key(series_id, k) for k in ("count", "state", "meta", "scorer", "anomalies"))
+        )
         pipe.srem(self._index, series_id)
         async with self._guard("delete"):
             removed, _, _ = await pipe.execute()
@@ -322,6 +324,15 @@ class RedisBuffer:
         pipe.set(_key(series_id, "meta"), _encoder.encode(meta))
         async with self._guard("put_state"):
             await pipe.execute()
+
+    async def get_scorer(self, series_id: str) -> dict[str, Any] | None:
+        async with self._guard("get_scorer"):
+            raw = await self._r.get(_key(series_id, "scorer"))
+        return None if raw is None else dict(msgspec.json.decode(raw))
+
+    async def put_scorer(self, series_id: str, scorer: dict[str, Any]) -> None:
+        async with self._guard("put_scorer"):
+            await self._r.set(_key(series_id, "scorer"), _encoder.encode(scorer))
 
     async def add_anomalies(self, series_id: str, records: Sequence[dict[str, Any]]) -> None:
         if not records:

@@ -13,14 +13,17 @@ Two faces of one rule:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from tsad.detect.score import SMALL_BATCH, score_against_band
+from tsad.detect.flags import Flagged, flag_stream
+from tsad.detect.residual_score import ScorerState, seasonal_reference
+from tsad.detect.score import SMALL_BATCH
+from tsad.detect.threshold import DEFAULT_SENSITIVITY
 from tsad.prepare import Prepared
-from tsad.series import FloatArray, IntArray, Scored, Series, regularise, season_length, unscored
+from tsad.series import FloatArray, IntArray, Series, regularise, season_length
 from tsad.types import Forecaster
 
 # a stored band is refreshed once arrivals have used up this fraction of it
@@ -48,6 +51,8 @@ class StoredBand:
     model_used: str
     fitted_at: int  # wall clock, ms
     history_last: int  # last history timestamp the fit saw
+    ref: FloatArray | None = None  # seasonal reference per step (residual_score)
+    lower_bound: float | None = None  # the lowest value the series can take (0: a count)
 
     @property
     def end(self) -> int:
@@ -65,6 +70,8 @@ class StoredBand:
             "model_used": self.model_used,
             "fitted_at": self.fitted_at,
             "history_last": self.history_last,
+            "ref": None if self.ref is None else np.nan_to_num(self.ref, nan=1e308).tolist(),
+            "lower_bound": self.lower_bound,
         }
 
     @classmethod
@@ -79,20 +86,38 @@ class StoredBand:
             model_used=str(state["model_used"]),
             fitted_at=int(state["fitted_at"]),
             history_last=int(state["history_last"]),
+            ref=_ref_from_state(state.get("ref")),
+            lower_bound=state.get("lower_bound"),
         )
 
 
-def score_arrivals(band: StoredBand | None, ts: IntArray, y: FloatArray) -> tuple[Scored, bool]:
-    """Score arriving points against the stored band; say whether a refit is due.
+def _ref_from_state(raw: Any) -> FloatArray | None:
+    if raw is None:
+        return None
+    ref = np.asarray(raw, np.float64)
+    ref[ref >= 1e308] = np.nan  # JSON has no NaN: stored as a sentinel
+    return ref
 
-    Points outside the band's reach (before it, or after it) are returned unscored.
-    A refit is due when there is no band, when a point lies past it, or when the
-    newest point has used up ``REFRESH_FRACTION`` of it.
+
+def score_arrivals(
+    band: StoredBand | None,
+    ts: IntArray,
+    y: FloatArray,
+    state: ScorerState | None = None,
+    sensitivity: float = DEFAULT_SENSITIVITY,
+) -> tuple[Flagged | None, bool]:
+    """Score arriving points (time order) against the stored band; say whether a
+    refit is due. ``None`` when there is no band yet (nothing can be scored).
+
+    Points outside the band's reach are not scored (NaN band, score 0) and do not
+    teach the scorer. A refit is due when there is no band, when a point lies past
+    it, or when the newest point has used up ``REFRESH_FRACTION`` of it.
     """
     if band is None or band.mean.shape[0] == 0:
-        return unscored(ts, y), True
+        return None, True
     n = band.mean.shape[0]
     k = ts.shape[0]
+    ref = band.ref if band.ref is not None else np.full(n, np.nan)
     if k <= SMALL_BATCH:
         # per-point indexing: numpy's fancy-indexing overhead dominates tiny batches
         idx_list = [round((int(t) - band.start) / band.step_ms) for t in ts.tolist()]
@@ -100,6 +125,7 @@ def score_arrivals(band: StoredBand | None, ts: IntArray, y: FloatArray) -> tupl
         mean = np.array([band.mean[i] if i >= 0 else np.nan for i in pick])
         lo = np.array([band.lo[i] if i >= 0 else np.nan for i in pick])
         hi = np.array([band.hi[i] if i >= 0 else np.nan for i in pick])
+        r = np.array([ref[i] if i >= 0 else np.nan for i in pick])
     else:
         idx = np.rint((ts - band.start) / band.step_ms).astype(np.int64)
         inside = (idx >= 0) & (idx < n)
@@ -107,16 +133,46 @@ def score_arrivals(band: StoredBand | None, ts: IntArray, y: FloatArray) -> tupl
         mean = np.where(inside, band.mean[safe], np.nan)
         lo = np.where(inside, band.lo[safe], np.nan)
         hi = np.where(inside, band.hi[safe], np.nan)
-    scored = score_against_band(ts, y, mean, lo, hi, band.level)
+        r = np.where(inside, ref[safe], np.nan)
+    season = season_length(band.step_ms)
+    flagged = flag_stream(
+        ts,
+        y,
+        mean,
+        lo,
+        hi,
+        band.level,
+        r,
+        season=season,
+        sensitivity=sensitivity,
+        state=state if state is not None else ScorerState(season=season),
+        lower_bound=band.lower_bound,
+    )
     newest = int(ts.max()) if k else band.start
     due = newest >= band.start + int(REFRESH_FRACTION * (n - 1)) * band.step_ms
-    return scored, bool(due)
+    return flagged, bool(due)
+
+
+def lower_bound_of(y: FloatArray) -> float | None:
+    """0 for a series that has never gone below zero (a count, a rate), else None."""
+    return 0.0 if y.shape[0] and float(np.min(y)) >= 0.0 else None
 
 
 ProgressFn = Callable[[int, int], None]
 
 
-def detect_online(
+@dataclass(frozen=True)
+class ReplayBands:
+    """The bands the hot path would have held for each raw point of a replay."""
+
+    mean: FloatArray
+    lo: FloatArray
+    hi: FloatArray
+    ref: FloatArray
+    model_used: str
+
+
+def replay_bands(
     prepared: Prepared,
     forecaster: Forecaster,
     level: float,
@@ -124,28 +180,24 @@ def detect_online(
     horizon: int | None = None,
     fit_window: int | None = None,
     progress: ProgressFn | None = None,
-    rarity: bool = False,
-) -> tuple[Scored, str]:
-    """Replay the stream: fit on the points before grid index ``t0``, forecast the
-    next ``horizon`` steps, score the points there, move ``t0`` on, repeat.
+) -> ReplayBands:
+    """Fit on the points before grid index ``t0``, keep the next ``horizon`` steps'
+    band (with its seasonal reference), move ``t0`` on, repeat.
 
     Refit positions depend only on ``t0 = min_points + k·horizon`` and each fit
     sees only raw points before ``t0`` (re-gridded from that prefix alone, so gap
     filling never looks ahead) — hence results are prefix-stable.
-
-    With ``rarity``, ``score`` is the causal record-breaking score of
-    ``tsad.detect.residual_score`` (how unusual the point is for *this* series,
-    the score the NAB bench measures) instead of the band position; ``is_anomaly``
-    stays "outside the band" either way.
     """
     step = prepared.step_ms
     n = prepared.regular.ts.shape[0]
     h = horizon or refit_horizon(step)
+    season = season_length(step)
     slots = prepared.slots
     first_ts = int(prepared.regular.ts[0]) if n else 0
     mean = np.full(n, np.nan)
     lo = np.full(n, np.nan)
     hi = np.full(n, np.nan)
+    ref = np.full(n, np.nan)
     t0 = _first_fit_index(slots, forecaster.min_points(step))
     models: list[str] = []
     total = max(0, -(-(n - t0) // h)) if t0 < n else 0
@@ -165,23 +217,50 @@ def detect_online(
         mean[t0 : t0 + steps] = band.mean[lead - 1 : lead - 1 + steps]
         lo[t0 : t0 + steps] = band.lo[level][lead - 1 : lead - 1 + steps]
         hi[t0 : t0 + steps] = band.hi[level][lead - 1 : lead - 1 + steps]
+        r = seasonal_reference(hist.y, season, lead - 1 + h)
+        ref[t0 : t0 + steps] = r[lead - 1 : lead - 1 + steps]
         models.append(fc.model_used)
         t0 += steps
         done += 1
         if progress is not None:
             progress(done, total)
-    scored = score_against_band(
-        prepared.raw.ts, prepared.raw.y, mean[slots], lo[slots], hi[slots], level
-    )
-    if rarity:
-        from tsad.detect.residual_score import residual_scores
-        from tsad.detect.score import z_for_level
-
-        sigma = (scored.hi - scored.lo) / (2.0 * z_for_level(level))
-        rare = residual_scores(scored.value, scored.expected, sigma, season=season_length(step))
-        scored = replace(scored, score=rare)
     model_used = max(set(models), key=models.count) if models else "none"
-    return scored, model_used
+    return ReplayBands(mean[slots], lo[slots], hi[slots], ref[slots], model_used)
+
+
+def detect_online(
+    prepared: Prepared,
+    forecaster: Forecaster,
+    level: float,
+    *,
+    sensitivity: float = DEFAULT_SENSITIVITY,
+    max_anomaly_ratio: float | None = None,
+    horizon: int | None = None,
+    fit_window: int | None = None,
+    progress: ProgressFn | None = None,
+) -> tuple[Flagged, str]:
+    """Replay the stream as the hot path sees it (``replay_bands``) and score each
+    point with the series' scorer, so a point's result never changes when later
+    points are added."""
+    bands = replay_bands(
+        prepared, forecaster, level, horizon=horizon, fit_window=fit_window, progress=progress
+    )
+    raw = prepared.raw
+    min_pts = max(1, forecaster.min_points(prepared.step_ms))
+    flagged = flag_stream(
+        raw.ts,
+        raw.y,
+        bands.mean,
+        bands.lo,
+        bands.hi,
+        level,
+        bands.ref,
+        season=season_length(prepared.step_ms),
+        sensitivity=sensitivity,
+        max_anomaly_ratio=max_anomaly_ratio,
+        lower_bound=lower_bound_of(raw.y[:min_pts]),
+    )
+    return flagged, bands.model_used
 
 
 def _first_fit_index(slots: IntArray, min_points: int) -> int:

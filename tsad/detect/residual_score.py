@@ -1,4 +1,4 @@
-"""Self-calibrating causal anomaly scores: does this point break the series' own records?
+"""Self-calibrating causal anomaly scores: does this point break its series' own records?
 
 A band-position score (``erf(|z|/√2)``) is a poor ranking across series:
 residuals are heavy-tailed, so one series breaks |z| > 4 every hour while
@@ -7,170 +7,298 @@ point is judged only against what *its own series* has already shown, through
 four "record" channels, each a log ratio (scale-free, so one threshold serves
 every series):
 
-* **residual**: ``log(|z| / max recent |z|)`` with ``z`` the residual over the
-  band's implied standard deviation — a point fitting worse than any recent one;
-* **burst**: the same for the mean |z| of the last few points — a run of
+* **residual**: ``log(|z| / record |z|)`` with ``z`` the residual over the band's
+  implied standard deviation — a point fitting worse than any recent one;
+* **burst**: the same for the mean |z| of the last ``BURST`` points — a run of
   moderately bad fits (a spike train, a changed shape) that no single point shows;
-* **seasonal**: ``log(|y − m| / max recent |y − m|)`` with ``m`` the median of
-  the values one, two and three seasons back — a model-free twin of the
-  residual channel that one past spike cannot bend (a forecaster's seasonal
-  component can absorb a spike and then repeat it every season);
-* **range**: how far the value leaves the range the series has ever taken,
-  relative to its largest recent one-step move — a level shift that the
-  forecaster quickly absorbs still stands out here. Leaving the all-time range
-  is rare in itself, so the channel carries a fixed bonus (``RANGE_BONUS``).
+* **seasonal**: ``log(|y − r| / record)`` with ``r`` the median of the values one,
+  two and three seasons back (``seasonal_reference``) — a model-free twin of the
+  residual channel that one past spike cannot bend;
+* **range**: ``RANGE_RUN`` points in a row past the range the series has taken (a
+  lone new extreme is common), by how far the nearest of them lies past it relative
+  to the largest recent one-step move, plus ``RANGE_BONUS`` (leaving the range is
+  rare in itself), once ``RANGE_MIN_POINTS`` have shown the range — a level shift
+  the forecaster quickly absorbs still stands out here.
 
-"Recent" is the last ``memory`` points: the first, badly fitted refits age out,
-and so do old regimes. The score is the logistic of the largest channel: monotone,
-in (0, 1), kept at full precision (any threshold splits any two points). A point
-no more surprising than one of the last ``refractory`` points is damped (kept
-ranked, tiny): one incident, one alert. Each score depends only on the points
-before it, so the scorer serves the online path too: keep one ``ResidualScorer``
-per series and feed it arrivals.
+Records *decay*: each is multiplied by ``2^(-1/HALF_LIFE)`` per point, so early,
+badly fitted refits and old regimes fade, and the whole state is a handful of
+floats (``ScorerState``): the hot path keeps one per series in the buffer and the
+online replay runs the very same update, so a score means the same on both.
+Deviations below ``FLOOR`` of the series' range are float noise and never look
+new; the residual channels' records never count as lower than ``RECORD_FLOOR`` σ.
+
+The score is the logistic of the largest channel: monotone, in (0, 1), full
+precision. A point no more surprising than an incident of the last
+``REFRACTORY`` points is damped (×``DAMP``): one incident, one alert. During the
+warm-up (``warmup_points``) every score is damped too: a series raises no flag
+before its model can be trusted.
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
 from tsad.series import FloatArray
 
-# below this many points a series has shown too little to judge by
-WARMUP = 48
-# extra log-odds for leaving the all-time range (rare by itself, unlike a bad fit)
+# extra log-odds for leaving the range the series has shown
 RANGE_BONUS = 3.5
+# points in a row past the range before the range channel counts them (a shift)
+RANGE_RUN = 1
+# points seen before leaving the range counts: at n points a stationary series
+# still sets a new extreme about once in n
+RANGE_MIN_POINTS = 200
 # points averaged by the burst channel
 BURST = 6
-# seasons back whose median is the seasonal channel's expected value
+# seasons back whose median is the seasonal channel's reference
 SEASONS_BACK = 3
-# the floor of a log ratio: "nothing new here"
+# points after which a record has decayed to half
+HALF_LIFE = 300.0
+# points after an incident during which no weaker surprise scores in full
+REFRACTORY = 72
+# log of how much an incident may raise the records above what they held before it
+INCIDENT_LEARN = 1.0
+# factor applied to damped scores (kept ranked, never alarming)
+DAMP = 1e-3
+# fraction of the series' range below which a deviation is float noise
+FLOOR = 1e-3
+# records never count as lower than this many band σ: a calm stretch does not make
+# an ordinary wiggle look new
+RECORD_FLOOR = 1.0
+# fewest points scored before a series is trusted (two seasons when it has one)
+MIN_WARMUP = 48
+MAX_WARMUP = 576
 _NOTHING = -50.0
 _TINY = 1e-12
 
 
-class RunningMax:
-    """Maximum of the last ``size`` values pushed (monotone deque, O(1) amortised)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._i = 0
-        self._q: deque[tuple[int, float]] = deque()
-
-    def max(self) -> float:
-        """The maximum held (``-inf`` when empty)."""
-        return self._q[0][1] if self._q else -math.inf
-
-    def push(self, x: float) -> None:
-        while self._q and self._q[-1][1] <= x:
-            self._q.pop()
-        self._q.append((self._i, x))
-        self._i += 1
-        while self._q[0][0] <= self._i - 1 - self.size:
-            self._q.popleft()
+def warmup_points(season: int) -> int:
+    """Points a series must be scored on before it may raise a flag: two seasons, at
+    least ``MIN_WARMUP``, at most ``MAX_WARMUP`` (two days of 5-minute data; minute
+    data would otherwise wait two days)."""
+    return max(MIN_WARMUP, min(2 * season, MAX_WARMUP)) if season > 1 else MIN_WARMUP
 
 
-def _log_ratio(x: float, past: float) -> float:
-    """``log(x / past)``; ``_NOTHING`` when there is nothing to compare."""
-    if not math.isfinite(past) or x <= 0:
+def _log_ratio(x: float, record: float) -> float:
+    """``log(x / record)``; ``_NOTHING`` when there is nothing to compare."""
+    if x <= 0 or not math.isfinite(record):
         return _NOTHING
-    return math.log(x / max(past, _TINY))
+    return math.log(x / max(record, _TINY))
 
 
 @dataclass
-class ResidualScorer:
-    """Per-series state for causal record scoring (feed points in time order)."""
+class ScorerState:
+    """One series' scorer: a few floats, JSON-able (``to_state``/``from_state``)."""
 
-    refractory: int = 72
-    memory: int = 300  # points remembered: early, badly fitted residuals age out
-    season: int = 1  # points per season (1: the seasonal channel compares with the last points)
-    _n: int = 0
-    _z: RunningMax = field(init=False)
-    _burst: RunningMax = field(init=False)
-    _jump: RunningMax = field(init=False)
-    _seasonal: RunningMax = field(init=False)
-    _history: deque[float] = field(default_factory=deque)
-    _recent_z: deque[float] = field(default_factory=deque)
-    _lo: float = math.inf
-    _hi: float = -math.inf
-    _last_y: float | None = None
-    _recent: RunningMax = field(init=False)
+    season: int = 1
+    n: int = 0
+    rec_z: float = -math.inf
+    rec_burst: float = -math.inf
+    rec_seasonal: float = -math.inf
+    rec_jump: float = -math.inf
+    lo: float = math.inf
+    hi: float = -math.inf
+    last_y: float | None = None
+    incident: float = -math.inf  # log-odds of the last undamped surprise
+    incident_age: int = 0
+    # the records when the current incident began (their learning is capped from there)
+    base_z: float = -math.inf
+    base_burst: float = -math.inf
+    base_seasonal: float = -math.inf
+    # a run of points past the range (``_range_channel``)
+    run_len: int = 0
+    run_min: float = math.inf
+    run_lo: float = math.inf
+    run_hi: float = -math.inf
+    recent_z: list[float] = field(default_factory=list)
 
-    def __post_init__(self) -> None:
-        self._z = RunningMax(self.memory)
-        self._burst = RunningMax(self.memory)
-        self._jump = RunningMax(self.memory)
-        self._seasonal = RunningMax(self.memory)
-        self._recent = RunningMax(self.refractory)
+    def to_state(self) -> dict[str, Any]:
+        """Plain JSON (infinities as None)."""
+        out = asdict(self)
+        return {k: (None if isinstance(v, float) and math.isinf(v) else v) for k, v in out.items()}
 
-    def update(self, y: float, mean: float, sigma: float) -> float:
-        """Score one point (``sigma``: the band's implied standard deviation) and learn it."""
-        z = 0.0
-        if math.isfinite(mean) and math.isfinite(sigma):
-            dev = abs(y - mean)
-            z = dev / sigma if sigma > 0 else (0.0 if dev == 0 else 1e6)
-        self._recent_z.append(z)
-        if len(self._recent_z) > BURST:
-            self._recent_z.popleft()
-        burst = sum(self._recent_z) / BURST if len(self._recent_z) == BURST else 0.0
-        log_odds = max(_log_ratio(z, self._z.max()), _log_ratio(burst, self._burst.max()))
-        dev = self._seasonal_deviation(y)
-        log_odds = max(log_odds, _log_ratio(dev, self._seasonal.max()))
-        self._seasonal.push(dev)
-        if self._last_y is not None:
-            beyond = max(y - self._hi, self._lo - y, 0.0)
-            if beyond > 0:
-                log_odds = max(log_odds, _log_ratio(beyond, self._jump.max()) + RANGE_BONUS)
-            self._jump.push(abs(y - self._last_y))
-        self._z.push(z)
-        self._burst.push(burst)
-        self._lo, self._hi = min(self._lo, y), max(self._hi, y)
-        self._last_y = y
-        self._n += 1
-        if self._n <= WARMUP:
-            log_odds = _NOTHING
-        # one incident, one alert: no more surprising than a recent point → damped
-        damp = log_odds <= self._recent.max()
-        self._recent.push(log_odds)
-        score = 1.0 / (1.0 + math.exp(-log_odds))
-        return score * 1e-3 if damp else score
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> ScorerState:
+        neg = {
+            "rec_z",
+            "rec_burst",
+            "rec_seasonal",
+            "rec_jump",
+            "hi",
+            "incident",
+            "base_z",
+            "base_burst",
+            "base_seasonal",
+            "run_hi",
+        }
+        kw: dict[str, Any] = {}
+        for k in cls.__dataclass_fields__:
+            if k not in state:
+                continue
+            v = state[k]
+            if v is None and k != "last_y":
+                v = -math.inf if k in neg else math.inf
+            kw[k] = v
+        kw["recent_z"] = list(kw.get("recent_z", []))
+        return cls(**kw)
 
-    def _seasonal_deviation(self, y: float) -> float:
-        """|y − median of the values 1..SEASONS_BACK seasons back|; learns ``y``."""
-        hist = self._history
-        back = [
-            hist[-k * self.season]
-            for k in range(1, SEASONS_BACK + 1)
-            if k * self.season <= len(hist)
-        ]
-        hist.append(y)
-        if len(hist) > SEASONS_BACK * self.season:
-            hist.popleft()
-        return abs(y - _median(back)) if back else 0.0
+    @property
+    def warm(self) -> bool:
+        """True once the series has been scored long enough to be trusted."""
+        return self.n >= warmup_points(self.season)
+
+    def _range_channel(self, y: float, floor: float) -> float:
+        """Log-odds of leaving the range and staying out for ``RANGE_RUN`` points.
+
+        A lone new extreme is common (noise at the edge; a spike is the residual
+        channel's); a run of points all past the range held before it is a shift.
+        Once scored, the run joins the range, so a shifted series is not flagged again.
+        """
+        beyond = max(y - self.hi, self.lo - y, 0.0)
+        # a range seen over a few points is no range yet (a new extreme is common)
+        if beyond <= floor or self.n < RANGE_MIN_POINTS:
+            self._close_run()
+            return _NOTHING
+        self.run_len += 1
+        self.run_min = min(self.run_min, beyond) if self.run_len > 1 else beyond
+        self.run_lo, self.run_hi = min(self.run_lo, y), max(self.run_hi, y)
+        if self.run_len < RANGE_RUN:
+            return _NOTHING
+        out = _log_ratio(self.run_min, max(self.rec_jump, floor)) + RANGE_BONUS
+        self._close_run()
+        return out
+
+    def _close_run(self) -> None:
+        if self.run_len:
+            self.lo, self.hi = min(self.lo, self.run_lo), max(self.hi, self.run_hi)
+        self.run_len, self.run_min = 0, math.inf
+        self.run_lo, self.run_hi = math.inf, -math.inf
+
+    def update(self, y: float, mean: float, sigma: float, ref: float) -> tuple[float, float]:
+        """Score one point, learn it; returns (score, record |z| the residual channel used).
+
+        ``sigma``: the band's implied standard deviation; ``ref``: the seasonal
+        reference (NaN when the series has no season or not enough history).
+        """
+        decay = 2.0 ** (-1.0 / HALF_LIFE)
+        self.rec_z *= decay
+        self.rec_burst *= decay
+        self.rec_seasonal *= decay
+        self.rec_jump *= decay
+        span = self.hi - self.lo if self.hi > self.lo else 0.0
+        floor = FLOOR * max(span, abs(y) * 1e-3, _TINY)
+        sd = max(sigma, floor) if math.isfinite(sigma) else floor
+        z = abs(y - mean) / sd if math.isfinite(mean) else 0.0
+        z_record = max(self.rec_z, RECORD_FLOOR)
+        rec_before = (self.rec_z, self.rec_burst)
+        seas_before = self.rec_seasonal
+        self.recent_z.append(z)
+        if len(self.recent_z) > BURST:
+            del self.recent_z[0]
+        burst = sum(self.recent_z) / BURST if len(self.recent_z) == BURST else 0.0
+        log_odds = max(
+            _log_ratio(z, z_record),
+            _log_ratio(burst, max(self.rec_burst, RECORD_FLOOR)),
+        )
+        # the model-free channels compare values: their records are in the series' units
+        dev = abs(y - ref) if math.isfinite(ref) else 0.0
+        if dev > floor:
+            log_odds = max(log_odds, _log_ratio(dev, max(self.rec_seasonal, floor)))
+        if self.last_y is not None:
+            log_odds = max(log_odds, self._range_channel(y, floor))
+            self.rec_jump = max(self.rec_jump, abs(y - self.last_y))
+        trusted = self.warm  # judged on the points before this one
+        self.n += 1
+        score = 1.0 / (1.0 + math.exp(-max(log_odds, _NOTHING)))
+        self.incident_age += 1
+        if self.incident_age > REFRACTORY:
+            self.incident = -math.inf
+        damped = log_odds <= self.incident or not trusted
+        if not damped and log_odds > 0:
+            if not math.isfinite(self.incident):  # a new incident: remember the records
+                self.base_z, self.base_burst = rec_before
+                self.base_seasonal = seas_before
+            self.incident, self.incident_age = log_odds, 0
+        if math.isfinite(self.incident):
+            # inside an incident the records learn at most e^INCIDENT_LEARN more than they
+            # held when it began: an incident must not blind the series for days after
+            cap = math.exp(INCIDENT_LEARN)
+            z = min(z, max(self.base_z, RECORD_FLOOR) * cap)
+            burst = min(burst, max(self.base_burst, RECORD_FLOOR) * cap)
+            dev = min(dev, max(self.base_seasonal, floor) * cap)
+        self.rec_z = max(self.rec_z, z)
+        self.rec_burst = max(self.rec_burst, burst)
+        self.rec_seasonal = max(self.rec_seasonal, dev)
+        if self.run_len == 0:
+            self.lo, self.hi = min(self.lo, y), max(self.hi, y)
+        self.last_y = y
+        return (score * DAMP if damped else score), z_record
 
 
-def _median(xs: list[float]) -> float:
-    """Median of a few values (numpy's call overhead dominates at this size)."""
-    s = sorted(xs)
-    mid = len(s) // 2
-    return s[mid] if len(s) % 2 else 0.5 * (s[mid - 1] + s[mid])
+def seasonal_reference(history: FloatArray, season: int, h: int) -> FloatArray:
+    """For each of the ``h`` steps after ``history``: the median of the values 1–3
+    seasons back that lie in the history (later seasons when the nearer ones are
+    still in the future). NaN without a season or history."""
+    out = np.full(h, np.nan)
+    n = history.shape[0]
+    if season <= 1 or n == 0:
+        return out
+    j = np.arange(h)
+    k0 = j // season + 1  # nearest season back that lies in the history
+    vals = []
+    for k in range(SEASONS_BACK):
+        idx = n + j - (k0 + k) * season
+        vals.append(np.where(idx >= 0, history[np.clip(idx, 0, n - 1)], np.nan))
+    stacked = np.vstack(vals)
+    ok = ~np.isnan(stacked).all(axis=0)
+    with np.errstate(all="ignore"):
+        out[ok] = np.nanmedian(stacked[:, ok], axis=0)
+    return out
+
+
+def insample_reference(y: FloatArray, season: int) -> FloatArray:
+    """The seasonal reference of each point of ``y`` from the points before it."""
+    n = y.shape[0]
+    out = np.full(n, np.nan)
+    if season <= 1:
+        return out
+    vals = []
+    for k in range(1, SEASONS_BACK + 1):
+        idx = np.arange(n) - k * season
+        vals.append(np.where(idx >= 0, y[np.clip(idx, 0, None)], np.nan))
+    stacked = np.vstack(vals)
+    ok = ~np.isnan(stacked).all(axis=0)
+    with np.errstate(all="ignore"):
+        out[ok] = np.nanmedian(stacked[:, ok], axis=0)
+    return out
 
 
 def residual_scores(
     y: FloatArray,
     mean: FloatArray,
     sigma: FloatArray,
+    ref: FloatArray | None = None,
     *,
-    refractory: int = 72,
-    memory: int = 300,
     season: int = 1,
-) -> FloatArray:
-    """Score a whole stream in order (a point's score uses only earlier points)."""
-    scorer = ResidualScorer(refractory=refractory, memory=memory, season=season)
-    out = np.empty(y.shape[0], np.float64)
-    for i in range(y.shape[0]):
-        out[i] = scorer.update(float(y[i]), float(mean[i]), float(sigma[i]))
-    return out
+    state: ScorerState | None = None,
+) -> tuple[FloatArray, FloatArray, ScorerState]:
+    """Score a stream in order (a point's score uses only earlier points).
+
+    Returns (scores, the residual record each point was judged by, the final state);
+    ``state`` continues an earlier stream (the hot path)."""
+    st = state if state is not None else ScorerState(season=season)
+    n = y.shape[0]
+    out = np.empty(n, np.float64)
+    rec = np.empty(n, np.float64)
+    r = ref if ref is not None else np.full(n, np.nan)
+    rows = zip(y.tolist(), mean.tolist(), sigma.tolist(), r.tolist(), strict=True)
+    for i, (a, b, c, d) in enumerate(rows):
+        if math.isnan(b) or math.isnan(c):
+            out[i], rec[i] = 0.0, math.nan
+            continue
+        out[i], rec[i] = st.update(a, b, c, d)
+    return out, rec, st

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tsad.detect.incidents import GAP_STEPS
 from tsad.errors import ConfigError
 from tsad.series import Scored, freq_alias, to_series_id
 from tsad.settings import ALERT_DIRECTIONS, IntegrationSettings
@@ -161,9 +162,9 @@ class AlertPolicy:
     trigger it; ``recovery`` consecutive points that are not resolve it."""
 
     direction: str = "both"
-    n: int = 2
-    m: int = 3
-    recovery: int = 3
+    n: int = 1
+    m: int = 1
+    recovery: int = GAP_STEPS
 
     def __post_init__(self) -> None:
         if self.direction not in ALERT_DIRECTIONS:

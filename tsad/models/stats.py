@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from tsad.errors import ModelFailed, NotEnoughPoints
 from tsad.series import Band, FloatArray, Forecast, Series, level_label, season_length
@@ -93,6 +94,21 @@ class StatsForecaster:
         label, model = self._model(n, step_ms)
         if np.ptp(y) == 0:
             return "Constant", _constant(y, h, levels)
+        # anomalies must not teach the model: fit with them replaced by what the
+        # neighbouring seasons show there, so one spike never returns as a ghost
+        mask, clean = outliers(y, season_length(step_ms))
+        # a level shift is learned at once: the history before it is moved to the new
+        # level, so the band re-anchors instead of widening for the whole fit window
+        clean, shifted = align_level_shift(clean, season_length(step_ms))
+        out = self._run(label, model, clean, h, levels)
+        if mask.any() or shifted:
+            out["cleaned"] = clean
+        return label, out
+
+    @staticmethod
+    def _run(
+        label: str, model: Any, y: FloatArray, h: int, levels: Sequence[float]
+    ) -> dict[str, FloatArray]:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -101,16 +117,19 @@ class StatsForecaster:
                 )
         except Exception as exc:  # statsforecast raises bare Exceptions
             raise ModelFailed(f"{label} failed on this series: {exc}") from exc
-        return label, out
+        return out
 
     def forecast(self, history: Series, step_ms: int, h: int, levels: Sequence[float]) -> Forecast:
         hist = history.tail(self.settings.fit_window)
         label, out = self._fit(hist.y, step_ms, h, levels)
         ts = hist.ts[-1] + step_ms * np.arange(1, h + 1, dtype=np.int64)
-        band = _band(ts, out, "", levels, hist.y)
+        y = np.asarray(out.get("cleaned", hist.y), np.float64)
+        band = _band(ts, out, "", levels, y)
         if label != "Constant":
-            band = self._widen_out_of_sample(band, hist.y, step_ms, h, levels)
-        return Forecast(floor_band(band, float(np.min(hist.y))), f"stats:{label}")
+            band = self._widen_out_of_sample(band, y, step_ms, h, levels)
+        return Forecast(
+            clip_band(floor_band(band, float(np.min(hist.y))), hist.y), f"stats:{label}"
+        )
 
     def _widen_out_of_sample(
         self, band: Band, y: FloatArray, step_ms: int, h: int, levels: Sequence[float]
@@ -125,6 +144,9 @@ class StatsForecaster:
             return band
         actual = y[-holdout:]
         mean = np.asarray(out["mean"], np.float64)
+        # widen for spread, not for a level the full refit has already caught: a level
+        # shift inside the holdout is a bias of the shorter fit, removed here
+        mean = mean + float(np.median(actual - mean))
         lo, hi = dict(band.lo), dict(band.hi)
         for level in levels:
             lab = level_label(level)
@@ -144,8 +166,98 @@ class StatsForecaster:
 
     def insample(self, history: Series, step_ms: int, levels: Sequence[float]) -> Forecast:
         label, out = self._fit(history.y, step_ms, 1, levels)
-        band = _band(history.ts, out, "fitted", levels, history.y)
-        return Forecast(band, f"stats:{label}")
+        y = np.asarray(out.get("cleaned", history.y), np.float64)
+        band = _band(history.ts, out, "fitted", levels, y)
+        return Forecast(clip_band(band, history.y), f"stats:{label}")
+
+
+#: a point this many robust σ (MAD) off its neighbouring seasons is an outlier the
+#: refit must not learn
+OUTLIER_Z = 5.0
+
+
+def seasonal_baseline(y: FloatArray, season: int) -> FloatArray:
+    """Per point, the median of the same phase one to three seasons either side (the
+    point itself left out; neighbouring points for a series with no season): a
+    baseline one spike cannot bend, unlike a fitted seasonal component."""
+    lag = season if season > 1 else 1
+    n = y.shape[0]
+    cols = []
+    for k in (-3, -2, -1, 1, 2, 3):
+        idx = np.arange(n) + k * lag
+        cols.append(np.where((idx >= 0) & (idx < n), y[np.clip(idx, 0, n - 1)], np.nan))
+    stacked = np.vstack(cols)
+    out = np.full(n, np.nan)
+    ok = ~np.isnan(stacked).all(axis=0)
+    out[ok] = np.nanmedian(stacked[:, ok], axis=0)
+    return out
+
+
+def outliers(y: FloatArray, season: int) -> tuple[npt.NDArray[np.bool_], FloatArray]:
+    """Points the refit must not learn, and the values to learn instead.
+
+    A point is an outlier when it lies past ``OUTLIER_Z`` robust σ from its seasonal
+    baseline, in a run no longer than a twelfth of a season (at least 3 points).
+    Longer runs are a changed regime the model must follow, and a run reaching the
+    last point may be the start of one (it is judged at the next refit)."""
+    base = seasonal_baseline(y, season)
+    resid = y - base
+    ok = np.isfinite(resid)
+    none = np.zeros(y.shape[0], bool)
+    if ok.sum() < 10:
+        return none, y
+    med = float(np.median(resid[ok]))
+    mad = 1.4826 * float(np.median(np.abs(resid[ok] - med)))
+    if mad <= 0:
+        return none, y
+    far = ok & (np.abs(resid - med) > OUTLIER_Z * mad)
+    max_run = max(3, season // 12)
+    mask = none.copy()
+    idx = np.flatnonzero(np.diff(np.r_[0, far.astype(np.int8), 0]))
+    for start, stop in zip(idx[::2], idx[1::2], strict=True):
+        if stop - start <= max_run and stop < y.shape[0]:
+            mask[start:stop] = True
+    return mask, np.where(mask, base, y)
+
+
+#: a level shift must stand this many noise σ clear of chance (two-sample t-like)
+SHIFT_T = 12.0
+
+
+def align_level_shift(y: FloatArray, season: int) -> tuple[FloatArray, bool]:
+    """Find the largest abrupt level shift in ``y`` (deseasonalised by the median of
+    each phase) and move the points before it by the shift, so a model sees one level.
+
+    A shift counts when it stands ``SHIFT_T`` noise σ (robust, from first differences)
+    clear, is at least 4 σ, and is abrupt: the points right around it carry at least
+    80% of it (a steady trend is no shift). Returns (aligned y, whether it shifted)."""
+    n = y.shape[0]
+    m = max(6, season // 4)
+    if n < 4 * m:
+        return y, False
+    x = y.astype(np.float64)
+    if season > 1:
+        phase = np.arange(n) % season
+        med = np.array([np.median(x[phase == p]) for p in range(season)])
+        x = x - med[phase]
+    d = np.diff(x)
+    sigma = 1.4826 * float(np.median(np.abs(d - np.median(d)))) / np.sqrt(2.0)
+    if sigma <= 0:
+        return y, False
+    c = np.r_[0.0, np.cumsum(x)]
+    s = np.arange(m, n - m + 1)
+    before = c[s] / s
+    after = (c[n] - c[s]) / (n - s)
+    delta = after - before
+    t = np.abs(delta) / (sigma * np.sqrt(1.0 / s + 1.0 / (n - s)))
+    i = int(np.argmax(t))
+    cut, shift = int(s[i]), float(delta[i])
+    local = float(np.mean(x[cut : cut + m]) - np.mean(x[cut - m : cut]))
+    if t[i] < SHIFT_T or abs(shift) < 4 * sigma or abs(local) < 0.8 * abs(shift):
+        return y, False
+    out = y.astype(np.float64).copy()
+    out[:cut] += local  # the jump itself: a trend on either side stays a trend
+    return out, True
 
 
 def floor_band(band: Band, floor: float) -> Band:
@@ -161,6 +273,19 @@ def floor_band(band: Band, floor: float) -> Band:
         band.mean + lift,
         {lv: v + lift for lv, v in band.lo.items()},
         {lv: v + lift for lv, v in band.hi.items()},
+    )
+
+
+def clip_band(band: Band, y: FloatArray) -> Band:
+    """A series that has never gone below zero gets no band below zero (a count, a
+    rate): the band, not only the mean, stays in the range the series can take."""
+    if y.shape[0] == 0 or float(np.min(y)) < 0.0:
+        return band
+    return Band(
+        band.ts,
+        np.maximum(band.mean, 0.0),
+        {lv: np.maximum(v, 0.0) for lv, v in band.lo.items()},
+        {lv: np.maximum(v, 0.0) for lv, v in band.hi.items()},
     )
 
 

@@ -26,12 +26,16 @@ async def detect(request: Request[Any, Any, Any], service: TsadService) -> Detec
         model=body.model,
         mode=body.mode,
         freq=body.freq,
+        sensitivity=body.sensitivity,
+        max_anomaly_ratio=body.max_anomaly_ratio,
     )
     report, scored = outcome.report, outcome.scored
     return DetectResponse(
         **encode.report_fields(report),
         level=float(level),
         mode=body.mode,
+        sensitivity=outcome.sensitivity,
+        threshold=outcome.threshold,
         anomalies=int(np.count_nonzero(scored.is_anomaly)),
         points=encode.scored_points(scored),
     )

@@ -8,7 +8,7 @@ are valid.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from litestar import Request, Router, delete, get, post
@@ -21,6 +21,7 @@ from tsad.api.schemas import (
     AnomaliesResponse,
     BulkIngestRequest,
     BulkIngestResponse,
+    IncidentsResponse,
     IngestRequest,
     IngestResponse,
     PointsResponse,
@@ -87,7 +88,9 @@ async def append_points(
     """Append points to a series and score them against its stored band."""
     body = await read_json(request, IngestRequest)
     ts, y = validated_points(service, series_id, body.points, body.freq, body.model)
-    result = await service.ingest(series_id, ts, y, freq=body.freq, model=body.model)
+    result = await service.ingest(
+        series_id, ts, y, freq=body.freq, model=body.model, sensitivity=body.sensitivity
+    )
     return ingest_response(result, metrics)
 
 
@@ -124,7 +127,9 @@ async def append_bulk(
             ) from None
     answers = []
     for item, (ts, y) in zip(body.series, batches, strict=True):
-        result = await service.ingest(item.series_id, ts, y, freq=item.freq, model=item.model)
+        result = await service.ingest(
+            item.series_id, ts, y, freq=item.freq, model=item.model, sensitivity=item.sensitivity
+        )
         answers.append(ingest_response(result, metrics))
     return BulkIngestResponse(
         accepted=sum(a.accepted for a in answers),
@@ -162,7 +167,14 @@ async def get_series(series_id: str, service: TsadService) -> SeriesDetail:
     """One series' info and the band its arriving points are scored against."""
     view = await service.series(series_id)
     band = encode.stored_band(view.band) if view.band is not None else None
-    return SeriesDetail(**_summary(view.info), band=band)
+    return SeriesDetail(
+        **_summary(view.info),
+        band=band,
+        learning=view.learning,
+        points_needed=view.points_needed,
+        sensitivity=view.sensitivity,
+        threshold=view.threshold,
+    )
 
 
 @get(SERIES + "/points")
@@ -179,10 +191,22 @@ async def get_points(
 
 @get(SERIES + "/anomalies")
 async def get_anomalies(
-    series_id: str, service: TsadService, start: str | None = None, end: str | None = None
-) -> AnomaliesResponse:
-    """Points flagged on ingest so far, between ``start`` and ``end`` (inclusive)."""
+    series_id: str,
+    service: TsadService,
+    start: str | None = None,
+    end: str | None = None,
+    group: Literal["points", "incidents"] = "points",
+) -> AnomaliesResponse | IncidentsResponse:
+    """Points flagged on ingest so far, between ``start`` and ``end`` (inclusive);
+    ``group=incidents``: consecutive flags of one episode as one incident."""
     lo, hi = query_range(start, end)
+    if group == "incidents":
+        incidents = await service.incidents(series_id, lo, hi)
+        return IncidentsResponse(
+            series_id=series_id,
+            count=len(incidents),
+            incidents=encode.incidents(incidents),
+        )
     records = await service.anomalies(series_id, lo, hi)
     return AnomaliesResponse(
         series_id=series_id, count=len(records), anomalies=encode.anomaly_points(records)

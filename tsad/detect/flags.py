@@ -1,0 +1,85 @@
+"""From a band to what users act on: one score, one threshold, flags and the band
+that matches them.
+
+Every detection path (the hot path, the online replay, batch, the compatibility
+routes) ends here, so ``score`` means the same everywhere: the causal record score
+of ``tsad.detect.residual_score`` (how surprising the point is for its own series),
+and ``is_anomaly`` is exactly ``score >= threshold``.
+
+The band returned with each point is the one that matches the flag threshold for
+the residual channel: ``expected ± σ · record · e^{threshold log-odds}`` — a point
+outside it breaks the series' residual record by the margin the sensitivity asks
+for. ``severity`` is the distance outside that band in band widths;
+``direction`` is the side of a flagged point (0 when not flagged).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from tsad.detect.residual_score import ScorerState, residual_scores
+from tsad.detect.score import z_for_level
+from tsad.detect.threshold import capped_threshold, threshold_for, threshold_log_odds
+from tsad.series import FloatArray, IntArray, Scored
+
+
+@dataclass(frozen=True)
+class Flagged:
+    """Scored points, the threshold they were flagged at, and the scorer's final state."""
+
+    scored: Scored
+    threshold: float
+    state: ScorerState
+
+
+def flag_stream(
+    ts: IntArray,
+    y: FloatArray,
+    mean: FloatArray,
+    lo: FloatArray,
+    hi: FloatArray,
+    level: float,
+    ref: FloatArray | None,
+    *,
+    season: int,
+    sensitivity: float,
+    max_anomaly_ratio: float | None = None,
+    state: ScorerState | None = None,
+    lower_bound: float | None = None,
+) -> Flagged:
+    """Score ``y`` (in time order) against its band at ``level`` and flag it.
+
+    ``state`` continues a series' scorer (the hot path); ``lower_bound`` keeps the
+    displayed band inside the range the series can take (0 for a count).
+    """
+    sigma = (hi - lo) / (2.0 * z_for_level(level))
+    score, record, st = residual_scores(y, mean, sigma, ref, season=season, state=state)
+    threshold = capped_threshold(score, threshold_for(sensitivity), max_anomaly_ratio)
+    is_anomaly = score >= threshold
+    margin = math.exp(threshold_log_odds(sensitivity))
+    with np.errstate(invalid="ignore"):
+        half = np.abs(sigma) * record * margin
+        d_lo, d_hi = mean - half, mean + half
+        if lower_bound is not None:
+            d_lo = np.maximum(d_lo, lower_bound)
+        width = d_hi - d_lo
+        over = np.maximum(y - d_hi, 0.0) + np.maximum(d_lo - y, 0.0)
+        severity = np.where(width > 0, over / np.where(width > 0, width, 1.0), 0.0)
+    severity = np.nan_to_num(severity, nan=0.0, posinf=1e9)
+    side = np.sign(np.where(np.isnan(mean), 0.0, y - mean))
+    direction = np.where(is_anomaly, side, 0).astype(np.int8)
+    scored = Scored(
+        ts=ts,
+        value=y,
+        expected=mean,
+        lo=d_lo,
+        hi=d_hi,
+        is_anomaly=is_anomaly,
+        direction=direction,
+        score=score,
+        severity=np.minimum(severity, 1e9),
+    )
+    return Flagged(scored, threshold, st)
