@@ -11,7 +11,8 @@
    chunk blobs, SQLite alone, same points.
 5. ``kill -9`` of a live ``tsad serve`` while 8 client threads post 100-point batches
    (some re-sending recent timestamps with new values): acknowledged points lost after
-   a restart on the same data dir, and the restart's time to ``/ready`` (recovery).
+   a restart on the same data dir, and the restart's time to ``/ready`` (recovery);
+   the same on Redis (``--only crash-redis``: its own redis-server, AOF fsync always).
 
     nice python3 benchmarks/bench_embedded.py [--points 200000] [--rounds 3] [--crash-points 100000]
 """
@@ -179,13 +180,15 @@ def layout_choice(n_series: int = 100, points: int = 10_000, batch: int = 1000) 
 # --------------------------------------------------------------------------- kill -9
 
 
-def crash(points_goal: int) -> None:
+def crash(points_goal: int, redis_url: str | None = None) -> None:
     import httpx
 
     from tests.integration.serve_process import ServeProcess, epoch_ms
 
     with tempfile.TemporaryDirectory() as tmp:
         env = {"TSAD_DATA_DIR": f"{tmp}/data", "TSAD_RUNNER": "thread"}
+        if redis_url:
+            env["TSAD_REDIS_URL"] = redis_url
         log = Path(tmp) / "serve.log"
         server = ServeProcess(log, **env)
         workers = 8
@@ -240,15 +243,18 @@ def crash(points_goal: int) -> None:
         again.stop()
         from tsad.buffer.embedded import EmbeddedBuffer
 
-        t = time.perf_counter()
-        store = EmbeddedBuffer.open(BufferSettings(backend="embedded", data_dir=f"{tmp}/data"))
-        open_s = time.perf_counter() - t
-        asyncio.run(store.close())
+        open_s = 0.0
+        if not redis_url:
+            t = time.perf_counter()
+            store = EmbeddedBuffer.open(BufferSettings(backend="embedded", data_dir=f"{tmp}/data"))
+            open_s = time.perf_counter() - t
+            asyncio.run(store.close())
         print(
+            f"{'Redis (appendfsync always)' if redis_url else 'embedded'}: "
             f"kill -9 under load: {lost} of {total:,} acknowledged points lost "
             f"(load {rate:,.0f} acked points/s from {workers} clients); "
-            f"restart to /ready {again.ready_s:.2f} s (first start {server.ready_s:.2f} s); "
-            f"opening the store alone (recovery + rebuilding the view) {open_s * 1000:.0f} ms"
+            f"restart to /ready {again.ready_s:.2f} s (first start {server.ready_s:.2f} s)"
+            + (f"; opening the store alone {open_s * 1000:.0f} ms" if not redis_url else "")
         )
 
 
@@ -294,7 +300,7 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=200_000)
     parser.add_argument("--crash-points", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--only", choices=("inproc", "layout", "crash"))
+    parser.add_argument("--only", choices=("inproc", "layout", "crash", "crash-redis"))
     args = parser.parse_args()
     print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores\n")
     if args.only in (None, "inproc"):
@@ -303,6 +309,11 @@ def main() -> None:
         layout_choice()
     if args.only in (None, "crash"):
         crash(args.crash_points)
+    if args.only in (None, "crash-redis"):
+        from tests.redis_server import redis_server
+
+        with redis_server(appendonly=True) as redis:
+            crash(args.crash_points, redis.url)
 
 
 if __name__ == "__main__":

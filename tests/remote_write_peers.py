@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from tests.integration.cli_helpers import fresh_data_dir
 from tests.monitoring_peers import PrometheusServer, http_json, wait_for
 from tests.redis_server import free_port
 
@@ -62,6 +63,7 @@ class TsadProcess:
     def __init__(self, log_dir: Path, **env: str) -> None:
         self.port = free_port()
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("TSAD_")}
+        self.env["TSAD_DATA_DIR"] = fresh_data_dir()  # never the user's store
         self.env.update(TSAD_RUNNER="thread", **env)
         self.log = log_dir / "tsad.log"
         self.proc: subprocess.Popen[bytes] | None = None

@@ -3,10 +3,12 @@ subprocess and write small seeded series files."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +27,22 @@ def tsad_command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "tsad"]
 
 
+_DATA_ROOT: list[Path] = []
+
+
+def fresh_data_dir() -> str:
+    """A new empty directory for one process's embedded store (removed at exit)."""
+    if not _DATA_ROOT:
+        _DATA_ROOT.append(Path(tempfile.mkdtemp(prefix="tsad-test-data-")))
+        atexit.register(shutil.rmtree, _DATA_ROOT[0], True)
+    return tempfile.mkdtemp(dir=_DATA_ROOT[0])
+
+
 def clean_env(**extra: str) -> dict[str, str]:
-    """The current environment without any TSAD_* setting, plus ``extra``."""
+    """The current environment without any TSAD_* setting, plus ``extra``; a `tsad serve`
+    started with it gets a fresh data dir unless ``extra`` names one (never the user's)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TSAD_")}
+    env["TSAD_DATA_DIR"] = fresh_data_dir()
     env.update(extra)
     return env
 

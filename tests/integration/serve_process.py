@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.integration.cli_helpers import fresh_data_dir
 from tests.redis_server import free_port
 
 
@@ -22,6 +23,7 @@ class ServeProcess:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         full = {k: v for k, v in os.environ.items() if not k.startswith("TSAD_")}
+        full["TSAD_DATA_DIR"] = fresh_data_dir()
         full.update(env)
         self._log = log.open("a")
         self.started = time.monotonic()

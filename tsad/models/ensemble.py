@@ -120,14 +120,18 @@ class EnsembleForecaster:
         import os
         import queue
         from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing.managers import SyncManager
 
         from tsad.lifeline import exit_with_parent
 
         totals = [max_steps or m.spec(step_ms, h).max_steps for m in self.members]
         arrays = [(s.ts, s.y) for s in histories]
         ctx = multiprocessing.get_context("spawn")
+        # the progress queue's manager and the member fits end with this process
+        manager = SyncManager(ctx=ctx)
+        manager.start(exit_with_parent, (os.getpid(),))
         with (
-            ctx.Manager() as manager,
+            manager,
             ProcessPoolExecutor(
                 min(workers, len(self.members)),
                 mp_context=ctx,
