@@ -90,7 +90,11 @@ class PyodIForest:
             new = windows[cut - w + 1 : end - w + 1]
             # PyOD's own [0, 1] conversion (erf of the score standardised by the
             # training scores), and its predict rule (above the training quantile)
-            score[cut:end] = model.predict_proba(new, method="unify")[:, 1]
+            # (a constant training score has no spread: unify divides by 0, so a NaN
+            # there means "same as every training window", i.e. 0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                proba = model.predict_proba(new, method="unify")[:, 1]
+            score[cut:end] = np.nan_to_num(proba, nan=0.0)
             flags[cut:end] = model.decision_function(new) > model.threshold_
         return score, flags
 
