@@ -384,6 +384,13 @@ class TsadService:
             meta.update(model_used=stored.model_used, degraded=True, fitted_at=stored.fitted_at)
             state = {**state, "band": stored.to_state()}
         await self.buffer.put_state(series_id, {**state, "meta": meta})
+        if stored is not None and await self._needs_priming(series_id):
+            from tsad.detect.fallback import fallback_scorer
+
+            scorer = fallback_scorer(
+                window.ts, window.y, stored.step_ms, models.detect_level, models.min_points
+            )
+            await self.buffer.put_scorer(series_id, scorer)
         return stored
 
     def _fitted(self, seconds: float, *, ok: bool) -> None:

@@ -225,7 +225,8 @@ def test_status_page_and_api_docs_render_offline(server: str, watched: Watched) 
     page.goto(f"{server}/console/status")
     page.wait_for_selector("body[data-loaded='1']", timeout=30_000)
     text = page.locator("main").inner_text()
-    assert "MemoryBuffer" in text and "model workers" in text and "detect_level" in text
+    # tsad serve's default store: the embedded SQLite buffer
+    assert "EmbeddedBuffer" in text and "model workers" in text and "detect_level" in text
     page.goto(f"{server}/schema")
     page.wait_for_selector(".swagger-ui .opblock", timeout=30_000)
     assert page.locator(".opblock-summary-path", has_text="/v1/forecast").count() == 1

@@ -107,15 +107,16 @@ def test_two_replicas_share_points_bands_and_scoring(redis_url: str, serves: lis
     """Points posted to one replica are listed, read and scored by the other."""
     serves += [Serve(redis_url), Serve(redis_url)]
     one, two = (s.wait_ready() for s in serves)
-    r = httpx.post(f"{one.base}/v1/series/cpu/points", json={"points": _batch(0, 200)})
-    assert r.status_code == 200 and r.json()["accepted"] == 200
+    # past the warm-up of 5-minute data (576 points), so the first refit trusts the series
+    r = httpx.post(f"{one.base}/v1/series/cpu/points", json={"points": _batch(0, 600)})
+    assert r.status_code == 200 and r.json()["accepted"] == 600
     listed = httpx.get(f"{two.base}/v1/series").json()["series"]
-    assert [(s["series_id"], s["count"]) for s in listed] == [("cpu", 200)]
+    assert [(s["series_id"], s["count"]) for s in listed] == [("cpu", 600)]
     points = httpx.get(f"{two.base}/v1/series/cpu/points").json()
-    assert points["count"] == 200
+    assert points["count"] == 600
     # the band fitted after the post on one replica is stored in Redis for both
     _poll(lambda: httpx.get(f"{two.base}/v1/series/cpu").json()["band"])
-    r = httpx.post(f"{two.base}/v1/series/cpu/points", json={"points": _batch(200, 1, 100.0)})
+    r = httpx.post(f"{two.base}/v1/series/cpu/points", json={"points": _batch(600, 1, 100.0)})
     assert r.status_code == 200
     [flagged] = r.json()["anomalies"]
     assert flagged["is_anomaly"] is True and flagged["direction"] == "up"

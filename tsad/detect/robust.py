@@ -58,8 +58,9 @@ def outliers(y: FloatArray, season: int) -> tuple[npt.NDArray[np.bool_], FloatAr
 
     A point is an outlier when it lies past ``OUTLIER_Z`` robust σ from its seasonal
     baseline, in a run no longer than a twelfth of a season (at least 3 points).
-    Longer runs are a changed regime the model must follow, and a run reaching the
-    last point may be the start of one (it is judged at the next refit)."""
+    Longer runs are a changed regime the model must follow. A short run at the very end
+    is cleaned too: if it is the start of a new level, it outgrows ``max_run`` within
+    a twelfth of a season and the refit after that learns it."""
     base = seasonal_baseline(y, season)
     resid = y - base
     ok = np.isfinite(resid)
@@ -75,7 +76,7 @@ def outliers(y: FloatArray, season: int) -> tuple[npt.NDArray[np.bool_], FloatAr
     mask = none.copy()
     idx = np.flatnonzero(np.diff(np.r_[0, far.astype(np.int8), 0]))
     for start, stop in zip(idx[::2], idx[1::2], strict=True):
-        if stop - start <= max_run and stop < y.shape[0]:
+        if stop - start <= max_run:
             mask[start:stop] = True
     return mask, np.where(mask, base, y)
 
