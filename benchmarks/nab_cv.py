@@ -175,7 +175,7 @@ def main() -> None:
         return
     grid = {
         "HALF_LIFE": [300.0, 400.0],
-        "RANGE_RUN": [1, 3],
+        "RANGE_BONUS": [3.0, 3.5, 4.0],
         "INCIDENT_LEARN": [1.0, 50.0],
     }
     table = {}

@@ -198,19 +198,7 @@ def _primed_scorer(
         )
     except (TsadError, ImportError, ValueError):
         return None
-    from tsad.detect.flags import flag_stream
-    from tsad.detect.residual_score import insample_reference
+    from tsad.detect.flags import primed_state
 
     b = fc.band
-    flagged = flag_stream(
-        hist.ts,
-        hist.y,
-        b.mean,
-        b.lo[level],
-        b.hi[level],
-        level,
-        insample_reference(clean.y, season),
-        season=season,
-        sensitivity=DEFAULT_SENSITIVITY,
-    )
-    return flagged.state.to_state()
+    return primed_state(clean, b.mean, b.lo[level], b.hi[level], level, season)

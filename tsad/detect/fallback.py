@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from statistics import NormalDist
+from typing import Any
 
 import numpy as np
 
@@ -63,13 +64,11 @@ def fallback_band(
 
 def fallback_scorer(
     ts: IntArray, y: FloatArray, step_ms: int | None, level: float, min_points: int
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """A series' scorer primed on its history against the seasonal-naive in-sample band
     (each point against the value one season before), so a series whose model failed
     is trusted like one whose model fitted."""
-    from tsad.detect.flags import flag_stream
-    from tsad.detect.residual_score import insample_reference
-    from tsad.detect.threshold import DEFAULT_SENSITIVITY
+    from tsad.detect.flags import primed_state
 
     p = prepare(ts, y, step_ms=step_ms, min_points=min_points)
     hist = p.regular.y
@@ -78,15 +77,4 @@ def fallback_scorer(
     mean = np.r_[np.full(m, np.nan), hist[:-m]]
     z = NormalDist().inv_cdf(0.5 + level / 200.0)
     half = z * robust_scale(hist[m:] - hist[:-m], hist)
-    flagged = flag_stream(
-        p.regular.ts,
-        hist,
-        mean,
-        mean - half,
-        mean + half,
-        level,
-        insample_reference(hist, season),
-        season=season,
-        sensitivity=DEFAULT_SENSITIVITY,
-    )
-    return flagged.state.to_state()
+    return primed_state(p.regular, mean, mean - half, mean + half, level, season)

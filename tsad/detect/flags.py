@@ -17,13 +17,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from tsad.detect.residual_score import ScorerState, residual_scores
+from tsad.detect.residual_score import ScorerState, insample_reference, residual_scores
 from tsad.detect.score import z_for_level
-from tsad.detect.threshold import capped_threshold, threshold_for, threshold_log_odds
-from tsad.series import FloatArray, IntArray, Scored
+from tsad.detect.threshold import (
+    DEFAULT_SENSITIVITY,
+    capped_threshold,
+    threshold_for,
+    threshold_log_odds,
+)
+from tsad.series import FloatArray, IntArray, Scored, Series
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,26 @@ class Flagged:
     scored: Scored
     threshold: float
     state: ScorerState
+
+
+def primed_state(
+    history: Series, mean: FloatArray, lo: FloatArray, hi: FloatArray, level: float, season: int
+) -> dict[str, Any]:
+    """A series' scorer state after running over its own history against an in-sample
+    band (``history`` as the fit saw it, so its seasonal reference is clean): a series
+    posted with its history, or served by a fallback band, is trusted at once."""
+    flagged = flag_stream(
+        history.ts,
+        history.y,
+        mean,
+        lo,
+        hi,
+        level,
+        insample_reference(history.y, season),
+        season=season,
+        sensitivity=DEFAULT_SENSITIVITY,
+    )
+    return flagged.state.to_state()
 
 
 def flag_stream(

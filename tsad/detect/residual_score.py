@@ -14,11 +14,11 @@ every series):
 * **seasonal**: ``log(|y − r| / record)`` with ``r`` the median of the values one,
   two and three seasons back (``seasonal_reference``) — a model-free twin of the
   residual channel that one past spike cannot bend;
-* **range**: ``RANGE_RUN`` points in a row past the range the series has taken (a
-  lone new extreme is common), by how far the nearest of them lies past it relative
-  to the largest recent one-step move, plus ``RANGE_BONUS`` (leaving the range is
-  rare in itself), once ``RANGE_MIN_POINTS`` have shown the range — a level shift
-  the forecaster quickly absorbs still stands out here.
+* **range**: how far the value leaves the range the series has taken, relative to its
+  largest recent one-step move, plus ``RANGE_BONUS`` (leaving the range is rare in
+  itself), once ``RANGE_MIN_POINTS`` have shown the range — a level shift the
+  forecaster quickly absorbs still stands out here. (Asking for 3 points in a row past
+  the range was measured and lost 2.8 NAB points: benchmarks/README.md.)
 
 Records *decay*: each is multiplied by ``2^(-1/HALF_LIFE)`` per point, so early,
 badly fitted refits and old regimes fade, and the whole state is a handful of
@@ -37,7 +37,7 @@ before its model can be trusted.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -47,8 +47,6 @@ from tsad.series import FloatArray
 
 # extra log-odds for leaving the range the series has shown
 RANGE_BONUS = 3.5
-# points in a row past the range before the range channel counts them (a shift)
-RANGE_RUN = 1
 # points seen before leaving the range counts: at n points a stationary series
 # still sets a new extreme about once in n
 RANGE_MIN_POINTS = 200
@@ -109,11 +107,6 @@ class ScorerState:
     base_z: float = -math.inf
     base_burst: float = -math.inf
     base_seasonal: float = -math.inf
-    # a run of points past the range (``_range_channel``)
-    run_len: int = 0
-    run_min: float = math.inf
-    run_lo: float = math.inf
-    run_hi: float = -math.inf
     recent_z: list[float] = field(default_factory=list)
 
     def to_state(self) -> dict[str, Any]:
@@ -133,7 +126,6 @@ class ScorerState:
             "base_z",
             "base_burst",
             "base_seasonal",
-            "run_hi",
         }
         kw: dict[str, Any] = {}
         for k in cls.__dataclass_fields__:
@@ -152,31 +144,12 @@ class ScorerState:
         return self.n >= warmup_points(self.season)
 
     def _range_channel(self, y: float, floor: float) -> float:
-        """Log-odds of leaving the range and staying out for ``RANGE_RUN`` points.
-
-        A lone new extreme is common (noise at the edge; a spike is the residual
-        channel's); a run of points all past the range held before it is a shift.
-        Once scored, the run joins the range, so a shifted series is not flagged again.
-        """
+        """Log-odds of leaving the range the series has shown (not yet learnt)."""
         beyond = max(y - self.hi, self.lo - y, 0.0)
         # a range seen over a few points is no range yet (a new extreme is common)
         if beyond <= floor or self.n < RANGE_MIN_POINTS:
-            self._close_run()
             return _NOTHING
-        self.run_len += 1
-        self.run_min = min(self.run_min, beyond) if self.run_len > 1 else beyond
-        self.run_lo, self.run_hi = min(self.run_lo, y), max(self.run_hi, y)
-        if self.run_len < RANGE_RUN:
-            return _NOTHING
-        out = _log_ratio(self.run_min, max(self.rec_jump, floor)) + RANGE_BONUS
-        self._close_run()
-        return out
-
-    def _close_run(self) -> None:
-        if self.run_len:
-            self.lo, self.hi = min(self.lo, self.run_lo), max(self.hi, self.run_hi)
-        self.run_len, self.run_min = 0, math.inf
-        self.run_lo, self.run_hi = math.inf, -math.inf
+        return _log_ratio(beyond, max(self.rec_jump, floor)) + RANGE_BONUS
 
     def update(self, y: float, mean: float, sigma: float, ref: float) -> tuple[float, float]:
         """Score one point, learn it; returns (score, record |z| the residual channel used).
@@ -233,8 +206,7 @@ class ScorerState:
         self.rec_z = max(self.rec_z, z)
         self.rec_burst = max(self.rec_burst, burst)
         self.rec_seasonal = max(self.rec_seasonal, dev)
-        if self.run_len == 0:
-            self.lo, self.hi = min(self.lo, y), max(self.hi, y)
+        self.lo, self.hi = min(self.lo, y), max(self.hi, y)
         self.last_y = y
         return (score * DAMP if damped else score), z_record
 
@@ -260,21 +232,29 @@ def seasonal_reference(history: FloatArray, season: int, h: int) -> FloatArray:
     return out
 
 
-def insample_reference(y: FloatArray, season: int) -> FloatArray:
-    """The seasonal reference of each point of ``y`` from the points before it."""
+def lagged_median(y: FloatArray, lag: int, offsets: Sequence[int]) -> FloatArray:
+    """Per point i, the median of ``y[i + k·lag]`` over ``offsets`` that fall inside
+    ``y`` (NaN where none does)."""
     n = y.shape[0]
     out = np.full(n, np.nan)
-    if season <= 1:
+    if n == 0 or not offsets:
         return out
-    vals = []
-    for k in range(1, SEASONS_BACK + 1):
-        idx = np.arange(n) - k * season
-        vals.append(np.where(idx >= 0, y[np.clip(idx, 0, None)], np.nan))
-    stacked = np.vstack(vals)
+    cols = []
+    for k in offsets:
+        idx = np.arange(n) + k * lag
+        cols.append(np.where((idx >= 0) & (idx < n), y[np.clip(idx, 0, n - 1)], np.nan))
+    stacked = np.vstack(cols)
     ok = ~np.isnan(stacked).all(axis=0)
     with np.errstate(all="ignore"):
         out[ok] = np.nanmedian(stacked[:, ok], axis=0)
     return out
+
+
+def insample_reference(y: FloatArray, season: int) -> FloatArray:
+    """The seasonal reference of each point of ``y`` from the points before it."""
+    if season <= 1:
+        return np.full(y.shape[0], np.nan)
+    return lagged_median(y, season, [-k for k in range(1, SEASONS_BACK + 1)])
 
 
 def residual_scores(

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from tsad.detect.residual_score import lagged_median
 from tsad.series import FloatArray, Series, season_length
 
 
@@ -40,17 +41,7 @@ def seasonal_baseline(y: FloatArray, season: int) -> FloatArray:
     """Per point, the median of the same phase one to three seasons either side (the
     point itself left out; neighbouring points for a series with no season): a
     baseline one spike cannot bend, unlike a fitted seasonal component."""
-    lag = season if season > 1 else 1
-    n = y.shape[0]
-    cols = []
-    for k in (-3, -2, -1, 1, 2, 3):
-        idx = np.arange(n) + k * lag
-        cols.append(np.where((idx >= 0) & (idx < n), y[np.clip(idx, 0, n - 1)], np.nan))
-    stacked = np.vstack(cols)
-    out = np.full(n, np.nan)
-    ok = ~np.isnan(stacked).all(axis=0)
-    out[ok] = np.nanmedian(stacked[:, ok], axis=0)
-    return out
+    return lagged_median(y, season if season > 1 else 1, (-3, -2, -1, 1, 2, 3))
 
 
 def outliers(y: FloatArray, season: int) -> tuple[npt.NDArray[np.bool_], FloatArray]:
