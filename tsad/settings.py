@@ -14,7 +14,7 @@ from tsad.detect.incidents import GAP_STEPS
 from tsad.detect.threshold import DEFAULT_SENSITIVITY
 from tsad.errors import ConfigError
 
-MODELS = ("auto", "stats", "nhits", "patchtst", "ensemble", "timegpt")
+MODELS = ("auto", "stats", "nhits", "patchtst", "ensemble", "timegpt", "tsad-base")
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:

@@ -47,6 +47,7 @@ import numpy as np
 from tsad.errors import InvalidInput, ModelFailed, NotEnoughPoints
 from tsad.models.neural_fast import (
     band_from_quantiles,
+    join_bands,
     nan_band,
     predict_windows,
     rolling_one_step,
@@ -55,7 +56,7 @@ from tsad.models.neural_fast import (
 from tsad.models.neural_spec import NeuralSpec, Variant, make_spec
 from tsad.models.neural_store import ModelStore, data_digest, model_key, resolve_dir
 from tsad.models.neural_train import Progress, fit_module
-from tsad.series import Band, FloatArray, Forecast, Series, check_levels
+from tsad.series import FloatArray, Forecast, Series, check_levels
 from tsad.settings import ModelSettings
 
 _threads_lock = threading.Lock()
@@ -138,7 +139,7 @@ class NeuralForecaster:
         _need(len(history), L + 1, f"{self.kind} needs", "for in-sample bands")
         q = rolling_one_step(module, history.y, L)
         fitted = band_from_quantiles(history.ts[L:], _probs(module), q, lv)
-        return Forecast(_join(nan_band(history.ts[:L], lv), fitted), self.name)
+        return Forecast(join_bands(nan_band(history.ts[:L], lv), fitted), self.name)
 
     # ------------------------------------------------------------ batch API
 
@@ -344,12 +345,3 @@ def _need(got: int, needed: int, who: str, purpose: str) -> None:
         raise NotEnoughPoints(
             f"{who} at least {needed} points {purpose}, got {got}", needed=needed, got=got
         )
-
-
-def _join(a: Band, b: Band) -> Band:
-    return Band(
-        np.concatenate([a.ts, b.ts]),
-        np.concatenate([a.mean, b.mean]),
-        {lv: np.concatenate([a.lo[lv], b.lo[lv]]) for lv in b.lo},
-        {lv: np.concatenate([a.hi[lv], b.hi[lv]]) for lv in b.hi},
-    )

@@ -189,3 +189,13 @@ def nan_band(ts: IntArray, levels: Sequence[float]) -> Band:
     """A band with no values (points inside the first input window)."""
     nan = np.full(ts.shape[0], np.nan)
     return Band(ts, nan, {lv: nan.copy() for lv in levels}, {lv: nan.copy() for lv in levels})
+
+
+def join_bands(a: Band, b: Band) -> Band:
+    """``a`` followed by ``b`` (a NaN head before fitted in-sample bands)."""
+    return Band(
+        np.concatenate([a.ts, b.ts]),
+        np.concatenate([a.mean, b.mean]),
+        {lv: np.concatenate([a.lo[lv], b.lo[lv]]) for lv in b.lo},
+        {lv: np.concatenate([a.hi[lv], b.hi[lv]]) for lv in b.hi},
+    )

@@ -172,17 +172,20 @@ def make_spec(
 
 def build_module(spec: NeuralSpec) -> Any:
     """A fresh (untrained) neuralforecast model for ``spec``."""
-    from neuralforecast.losses.pytorch import MQLoss
+    from neuralforecast.losses.pytorch import HuberMQLoss, MQLoss
     from neuralforecast.models import NHITS, PatchTST
 
     from tsad.models.neural_quiet import quiet
 
     cls = {"nhits": NHITS, "patchtst": PatchTST}[spec.kind]
+    arch = dict(spec.arch)
+    # "loss": "huber" trains the quantile head on a Huberised pinball loss
+    loss_cls = HuberMQLoss if arch.pop("loss", "mq") == "huber" else MQLoss
     with quiet():
         return cls(
             h=spec.h,
             input_size=spec.input_size,
-            loss=MQLoss(level=list(spec.levels)),
+            loss=loss_cls(level=list(spec.levels)),
             max_steps=spec.max_steps,
             # validation is off (val_size=0); matching max_steps avoids a warning
             val_check_steps=spec.max_steps,
@@ -191,6 +194,6 @@ def build_module(spec: NeuralSpec) -> Any:
             random_seed=spec.seed,
             # per-window robust scaling (unless the arch says otherwise) is what
             # lets one global model serve series of any magnitude
-            **{"scaler_type": "robust", **spec.arch},
+            **{"scaler_type": "robust", **arch},
             **QUIET_TRAINER,
         )

@@ -11,7 +11,7 @@ from tsad.errors import UnknownModel
 from tsad.settings import ModelSettings
 from tsad.types import Forecaster
 
-MODEL_NAMES = ("auto", "stats", "nhits", "patchtst", "ensemble", "timegpt")
+MODEL_NAMES = ("auto", "stats", "nhits", "patchtst", "ensemble", "timegpt", "tsad-base")
 
 # name → "module:factory"; a factory takes ModelSettings and returns a Forecaster
 _BACKENDS: dict[str, str] = {
@@ -20,6 +20,7 @@ _BACKENDS: dict[str, str] = {
     "patchtst": "tsad.models.neural:PatchTSTForecaster",
     "ensemble": "tsad.models.ensemble:EnsembleForecaster",
     "timegpt": "tsad.models.timegpt:TimeGPTForecaster",
+    "tsad-base": "tsad.models.pretrained_base:BaseModelForecaster",
 }
 
 

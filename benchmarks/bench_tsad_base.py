@@ -1,0 +1,165 @@
+"""The bundled ``tsad-base`` model on series it never saw, with short histories,
+against ``stats`` and seasonal naive fed the same truncated histories; and its warm
+predict latency against ``NeuralForecast.predict`` of the same network, same run.
+
+    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/bench_tsad_base.py accuracy \
+        [--days 2,4,7,13] [--limit N]
+    nice python benchmarks/bench_tsad_base.py latency
+
+Accuracy: M4 Hourly's held-out half (``train_tsad_base.split``; the last 48 of
+each training series are the target, the ``d`` days before them the history) and
+NAB's series resampled to hourly means (targets: the last 48 hours before each of
+up to 4 weekly origins). Scores: sMAPE, MASE, OWA against Naive2 computed on the
+same truncated history, and 95% coverage (seasonal naive has no band).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from m4_holdout import M4_TRAIN, Score, score
+from train_tsad_base import split
+
+from tsad.bench.m4 import SEASON, H, M4Series, load_m4
+from tsad.series import FloatArray, Series
+
+HOUR = 3_600_000
+NAB_DATA = M4_TRAIN.parents[1] / "nab" / "data"
+
+
+def heldout_m4(limit: int | None) -> list[M4Series]:
+    _, held = split()
+    keep = set(held)
+    out = [s for s in load_m4(M4_TRAIN, None) if s.uid in keep]
+    return out[:limit] if limit else out
+
+
+def nab_hourly(min_points: int) -> list[M4Series]:
+    """NAB series as hourly means; up to 4 weekly origins each with 48 hours after."""
+    import pandas as pd
+
+    out = []
+    for path in sorted(NAB_DATA.glob("*/*.csv")):
+        frame = pd.read_csv(path, parse_dates=["timestamp"])
+        frame = frame.drop_duplicates("timestamp", keep="last").sort_values("timestamp")
+        y = frame.set_index("timestamp")["value"].resample("1h").mean().interpolate()
+        y = y.to_numpy(np.float64)
+        for k in range(4):
+            end = y.shape[0] - k * 168
+            if end - H < min_points:
+                break
+            uid = f"{path.parent.name}/{path.stem}@{k}"
+            out.append(M4Series(uid, y[: end - H], y[end - H : end]))
+    return out
+
+
+def _seasonal_naive(y: FloatArray) -> FloatArray:
+    return np.resize(y[-SEASON:], H)
+
+
+def evaluate(series: list[M4Series], days: int) -> dict[str, Score]:
+    from tsad.models.pretrained_base import BaseModelForecaster
+    from tsad.models.stats import StatsForecaster
+
+    hist = [s.train[-days * SEASON :] for s in series]
+    ts = [np.arange(y.shape[0], dtype=np.int64) * HOUR for y in hist]
+    out: dict[str, Score] = {}
+    base = BaseModelForecaster().forecast_many(
+        [Series(t, y) for t, y in zip(ts, hist, strict=True)], HOUR, H, [95]
+    )
+    out["tsad-base"] = score(
+        series,
+        [f.band.mean for f in base],
+        [f.band.lo[95] for f in base],
+        [f.band.hi[95] for f in base],
+        trains=hist,
+    )
+    stats = StatsForecaster()
+    fcs = [stats.forecast(Series(t, y), HOUR, H, [95]) for t, y in zip(ts, hist, strict=True)]
+    out["stats"] = score(
+        series,
+        [f.band.mean for f in fcs],
+        [f.band.lo[95] for f in fcs],
+        [f.band.hi[95] for f in fcs],
+        trains=hist,
+    )
+    out["seasonal naive"] = score(series, [_seasonal_naive(y) for y in hist], trains=hist)
+    return out
+
+
+def accuracy(days: list[int], limit: int | None) -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    sets = {"M4 held-out half": heldout_m4(limit), "NAB hourly": nab_hourly(max(days) * SEASON)}
+    for label, series in sets.items():
+        print(f"{label}: {len(series)} series, h={H}")
+        print("days  model            sMAPE   MASE    OWA  cov95")
+        for d in days:
+            for name, sc in evaluate(series, d).items():
+                print(f"{d:4d}  {name:14s} {sc.row()}", flush=True)
+
+
+def timed(fn: Callable[[], Any], reps: int) -> float:
+    """Median wall time in ms after two warm-up calls."""
+    fn()
+    fn()
+    samples = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(samples)
+
+
+def latency() -> None:
+    from dataclasses import replace
+
+    from tsad.models.neural_fast import predict_windows
+    from tsad.models.neural_quiet import quiet
+    from tsad.models.neural_train import fit_module, training_frame
+    from tsad.models.pretrained_base import BaseModelForecaster, load_bundled
+
+    spec, module = load_bundled()
+    rng = np.random.default_rng(3)
+    t = np.arange(7 * SEASON)
+    y = 100 + 10 * np.sin(2 * np.pi * t / SEASON) + rng.normal(0, 1, t.shape[0])
+    s = Series((t * HOUR).astype(np.int64), y)
+    fc = BaseModelForecaster()
+    # the Lightning peer: the same network (bundled weights) behind NeuralForecast.predict
+    nf = fit_module(replace(spec, max_steps=1), [y]).nf
+    nf.models[0].load_state_dict(module.state_dict())
+    frame = training_frame([y])
+    bare = timed(lambda: predict_windows(module, y[None, -spec.input_size :]), 100)
+    full = timed(lambda: fc.forecast(s, HOUR, 24, [95]), 100)
+    with quiet():
+        lightning = timed(lambda: nf.predict(df=frame), 10)
+    print("tsad-base, 1 series, warm: traced module · forecast() · NeuralForecast.predict")
+    ratio = lightning / full
+    print(f"{bare:.2f} ms · {full:.2f} ms · {lightning:.1f} ms ({ratio:.0f}x forecast())")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("part", choices=["accuracy", "latency"])
+    parser.add_argument("--days", default="2,4,7,13")
+    parser.add_argument("--limit", type=int, default=None)
+    args = parser.parse_args()
+    if args.part == "accuracy":
+        accuracy([int(d) for d in args.days.split(",")], args.limit)
+    else:
+        latency()
+
+
+if __name__ == "__main__":
+    main()
