@@ -12,7 +12,7 @@ import pytest
 
 from tsad.errors import NotEnoughPoints
 from tsad.jobs import forecast_job
-from tsad.models.pretrained_base import NAME, BaseModelForecaster, bundled_dir
+from tsad.models.pretrained_base import NAME, BaseModelForecaster, bundled_dir, load_bundled
 from tsad.models.registry import ModelRegistry
 from tsad.series import Series
 from tsad.settings import ModelSettings
@@ -89,3 +89,10 @@ def test_weights_ship_as_package_data() -> None:
     for path in ("LICENSE-weights.md", f"patchtst/{NAME}.json", f"patchtst/{NAME}.safetensors"):
         assert (bundled_dir() / path).exists()
         assert any(Path(path).match(p.removeprefix("pretrained/")) for p in patterns)
+
+
+def test_a_model_loaded_from_disk_predicts_through_the_traced_graph() -> None:
+    """A module never attached to a Trainer (loaded from safetensors) still gets traced."""
+    BaseModelForecaster().forecast(daily(3), HOUR, 24, [95])
+    _, module = load_bundled()
+    assert module.__dict__.get("_tsad_graph") is not None

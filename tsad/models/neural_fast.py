@@ -126,6 +126,10 @@ def _single_window_graph(module: Any, example: Any) -> Any:
         if graph is not False:
             return graph
         step = _step_module(module)
+        # freezing probes every attribute; on a module loaded from disk (never attached
+        # to a Trainer) Lightning's ``trainer`` property raises unless it is scripting
+        scripting = getattr(module, "_jit_is_scripting", False)
+        module._jit_is_scripting = True
         try:
             with torch.inference_mode(), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -136,6 +140,8 @@ def _single_window_graph(module: Any, example: Any) -> Any:
                 ok = torch.allclose(graph(example), step(example), rtol=1e-5, atol=1e-5)
         except Exception:  # an architecture the tracer cannot follow: eager it is
             graph, ok = None, False
+        finally:
+            module._jit_is_scripting = scripting
         module.__dict__["_tsad_graph"] = graph if ok else None
         return module.__dict__["_tsad_graph"]
 
