@@ -55,11 +55,13 @@ def test_nan_band_has_every_level() -> None:
 
 
 def test_spec_horizon_rounds_up_and_input_follows_the_season() -> None:
-    """Hourly data: four days of input; short horizons share the one-season model."""
+    """Hourly data: four days of NHITS input, fourteen of PatchTST; short horizons share
+    the one-season model."""
     hour = 3_600_000
     spec = make_spec("nhits", hour, 6)
     assert (spec.input_size, spec.h) == (96, 24)
     assert make_spec("patchtst", hour, 48).h == 48
+    assert make_spec("patchtst", hour).input_size == 14 * 24
     assert make_spec("nhits", 300_000).input_size == 512  # 5-min: capped
 
 

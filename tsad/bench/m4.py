@@ -108,7 +108,9 @@ def run_m4(
             extra: dict[str, Any] = {}
             if jobs > 1 and "workers" in inspect.signature(fit_many).parameters:
                 extra["workers"] = jobs  # the ensemble trains its members side by side
-            fit_many(histories, STEP_MS, H, max_steps=max_steps, progress=on_step, **extra)
+            # without --steps a global model trains as long as the service's global fit does
+            steps = max_steps or getattr(forecaster, "global_steps", None)
+            fit_many(histories, STEP_MS, H, max_steps=steps, progress=on_step, **extra)
     with Progress(console=console) as bar:
         task = bar.add_task(f"M4 Hourly · {name}", total=len(series))
         for s in series:
