@@ -13,6 +13,7 @@ import pytest
 
 from tsad.detect.score import score_against_band
 from tsad.errors import NotEnoughPoints
+from tsad.jobs import forecast_job
 from tsad.models import neural
 from tsad.models.neural import NeuralForecaster, NHITSForecaster, PatchTSTForecaster
 from tsad.models.neural_fast import predict_windows
@@ -151,6 +152,18 @@ def test_too_little_history_raises_not_enough_points(tmp_path: Path) -> None:
     with pytest.raises(NotEnoughPoints) as err:
         forecaster.forecast(seasonal(n=needed - 1), HOUR, 24, [95])
     assert (err.value.needed, err.value.got) == (needed, needed - 1)
+
+
+def test_patchtst_short_history_says_what_it_needs_and_jobs_fall_back(tmp_path: Path) -> None:
+    """10 days of hourly data < patchtst's 14-day input + horizon: the job falls back to
+    stats (degraded) and the reason names the points needed."""
+    settings = ModelSettings(model_dir=str(tmp_path))
+    needed = PatchTSTForecaster(settings).min_points(HOUR)
+    assert needed == 14 * 24 + 24
+    short = seasonal(n=240)
+    out = forecast_job(settings, "patchtst", short.ts, short.y, None, 24, [95])
+    assert out.report.degraded and out.report.model_used.startswith("stats")
+    assert f"at least {needed} points" in (out.report.reason or "")
 
 
 def test_fitting_prints_nothing(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
