@@ -132,7 +132,8 @@ def latency() -> None:
 
     spec, module = load_bundled()
     rng = np.random.default_rng(3)
-    t = np.arange(7 * SEASON)
+    # 10 days: the Lightning peer needs input + horizon points to build its one window
+    t = np.arange(10 * SEASON)
     y = 100 + 10 * np.sin(2 * np.pi * t / SEASON) + rng.normal(0, 1, t.shape[0])
     s = Series((t * HOUR).astype(np.int64), y)
     fc = BaseModelForecaster()
@@ -140,6 +141,7 @@ def latency() -> None:
     nf = fit_module(replace(spec, max_steps=1), [y]).nf
     nf.models[0].load_state_dict(module.state_dict())
     frame = training_frame([y])
+    fc.forecast(s, HOUR, 24, [95])  # pins predict threads (TSAD_NEURAL_THREADS, default 1)
     bare = timed(lambda: predict_windows(module, y[None, -spec.input_size :]), 100)
     full = timed(lambda: fc.forecast(s, HOUR, 24, [95]), 100)
     with quiet():

@@ -85,6 +85,10 @@ class BaseModelForecaster:
         self.root = root
 
     def _model(self) -> tuple[NeuralSpec, Any]:
+        # the same intra-op thread pinning as the other neural models (default 1)
+        from tsad.models.neural import _set_predict_threads
+
+        _set_predict_threads(self.settings.neural_threads)
         return load_bundled(self.root)
 
     def min_points(self, step_ms: int) -> int:
