@@ -190,18 +190,21 @@ class TsadService:
             state = {**state, "meta": meta}
             await self.buffer.put_state(series_id, state)
         band = self._band(series_id, state)
-        order = np.argsort(ts, kind="stable")
+        unsorted = bool(ts.shape[0] > 1 and np.any(np.diff(ts) < 0))
+        if unsorted:
+            order = np.argsort(ts, kind="stable")
+            ts, y = ts[order], y[order]
         sens = self._sensitivity(state)
         scorer = await self.buffer.get_scorer(series_id) if band is not None else None
         flagged, due = score_arrivals(
             band,
-            ts[order],
-            y[order],
+            ts,
+            y,
             ScorerState.from_state(scorer) if scorer else None,
             sens,
         )
         if flagged is None:
-            scored = unscored(ts[order], y[order])
+            scored = unscored(ts, y)
         else:
             scored = flagged.scored
             await self.buffer.put_scorer(series_id, flagged.state.to_state())
@@ -212,7 +215,7 @@ class TsadService:
             series_id=series_id,
             accepted=result.accepted,
             duplicates=result.duplicates,
-            unsorted=bool(ts.shape[0] > 1 and np.any(np.diff(ts) < 0)),
+            unsorted=unsorted,
             scored=scored,
             refit_scheduled=scheduled,
         )

@@ -31,7 +31,7 @@ import numpy as np
 from tsad.buffer.chunks import encode
 from tsad.buffer.codec import decode_dict, encoder
 from tsad.buffer.embedded_disk import DiskSeries, View, connect, data_dir, load, lock_dir
-from tsad.buffer.memory import MAX_ANOMALIES
+from tsad.buffer.memory import MAX_ANOMALIES, copy_flat
 from tsad.buffer.sqlite_writer import SqliteWriter
 from tsad.errors import BufferUnavailable
 from tsad.series import FloatArray, IntArray, Series, clean
@@ -270,7 +270,7 @@ class EmbeddedBuffer:
     async def put_scorer(self, series_id: str, scorer: dict[str, Any]) -> None:
         gen = self._generation()
         raw = encoder.encode(scorer)
-        self._mem.adopt_scorer(series_id, decode_dict(raw))
+        self._mem.adopt_scorer(series_id, copy_flat(scorer))  # as flat as what a restart reads
         disk, name = self._disk(series_id)
         # not awaited: the scorer is derived state (a lost one is primed again from the
         # history at the next refit), so the hot path does not wait a second commit for
