@@ -25,19 +25,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
+from tsad.models.catalogue import as_global, global_models
 from tsad.series import FloatArray, IntArray, Series
 from tsad.settings import ModelSettings
-from tsad.types import SeriesInfo
+from tsad.types import Forecaster, SeriesInfo
 
 log = logging.getLogger("tsad.global_fit")
 
 PREFIX = "@global/"
-#: models with a global fit: the neural kinds, and the ensemble of NHITS members
-GLOBAL_MODELS = ("nhits", "patchtst", "ensemble")
 
 
 def entry_id(kind: str, step_ms: int) -> str:
@@ -50,7 +48,7 @@ def parse_entry(entry: str) -> tuple[str, int] | None:
     if not entry.startswith(PREFIX):
         return None
     kind, _, step = entry[len(PREFIX) :].partition("/")
-    if kind not in GLOBAL_MODELS or not step.isdigit() or int(step) <= 0:
+    if kind not in global_models() or not step.isdigit() or int(step) <= 0:
         return None
     return kind, int(step)
 
@@ -75,13 +73,13 @@ def _horizon(step_ms: int) -> int:
     return refit_horizon(step_ms)
 
 
-def global_fit_due(settings: ModelSettings, forecaster: Any, step_ms: int) -> bool:
-    """Whether ``forecaster`` (a neural one) needs a global fit at ``step_ms`` now."""
+def global_fit_due(settings: ModelSettings, forecaster: Forecaster, step_ms: int) -> bool:
+    """Whether ``forecaster`` (one with a global fit) needs a global fit at ``step_ms`` now."""
     every = settings.neural_global_every_s
-    due = getattr(forecaster, "global_fit_due", None)
-    if every <= 0 or due is None:
+    model = as_global(forecaster)
+    if every <= 0 or model is None:
         return False
-    return bool(due(step_ms, _horizon(step_ms), every))
+    return model.global_fit_due(step_ms, _horizon(step_ms), every)
 
 
 def global_fit_job(
@@ -95,11 +93,13 @@ def global_fit_job(
 
     from tsad.runner import shared_registry
 
-    forecaster: Any = shared_registry(settings).get(kind)
+    forecaster = as_global(shared_registry(settings).get(kind))
+    if forecaster is None:
+        raise ValueError(f"model {kind!r} has no global fit")
     series = [Series(ts, y) for ts, y in histories]
     start = time.perf_counter()
     # the setting overrides; else the model's own choice for a global fit
-    steps = settings.neural_global_steps or getattr(forecaster, "global_steps", None)
+    steps = settings.neural_global_steps or forecaster.global_steps
     key = forecaster.fit_many(series, step_ms, _horizon(step_ms), max_steps=steps)
     return GlobalFitResult(
         kind=kind,

@@ -28,7 +28,6 @@ from tsad.detect.threshold import (
 )
 from tsad.errors import InvalidInput, NotEnoughPoints, SeriesNotFound, TooLarge, TsadError
 from tsad.global_fit import (
-    GLOBAL_MODELS,
     GlobalFitResult,
     entry_id,
     global_fit_due,
@@ -38,6 +37,7 @@ from tsad.global_fit import (
     regular,
 )
 from tsad.jobs import DetectOutcome, ForecastOutcome, detect_job, forecast_job, refit_job
+from tsad.models.catalogue import global_models
 from tsad.models.registry import ModelRegistry
 from tsad.refit import LocalRefitScheduler
 from tsad.runner import ModelRunner, shared_registry
@@ -304,7 +304,7 @@ class TsadService:
         # a model with a global fit (neural, ensemble) asked for: keep that fit fresh;
         # also after a fallback, which may be the ensemble waiting for its first one
         asked = self.registry.resolve(meta.get("model"))
-        if asked in GLOBAL_MODELS:
+        if asked in global_models():
             await self._queue_global_fit(asked, stored.step_ms)
         return stored
 
