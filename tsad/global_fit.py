@@ -7,17 +7,15 @@ model trained on all stored series of that kind, and keeps it fresh:
 
 * after each successful refit of a neural series, ``global_fit_due`` reads the
   global pointer (one small file) and, when there is no global model, it is a
-  bootstrap, or it is older than ``neural_global_every_s``, queues a *global
-  entry* on the ordinary refit queue (``entry_id``), so the same de-duplicating
-  queue — in process or the Redis Stream with its heartbeats and reclaims —
-  carries it, and one replica or worker runs it once;
-* ``fit_global`` (called by ``TsadService.refit`` for such an entry) reads the
+  bootstrap, or it is older than ``neural_global_every_s``, queues a
+  ``GlobalFitJob`` (``tsad.types``) on the ordinary refit queue, so the same
+  de-duplicating queue — in process or the Redis Stream with its heartbeats and
+  reclaims — carries it, and one replica or worker runs it once;
+* ``fit_global`` (called by ``TsadService.run`` for such a job) reads the
   windows of up to ``neural_global_max_series`` series of that kind and step,
   trains one model for ``neural_global_steps`` steps in a model process of its
   own (so requests keep being served meanwhile), points the global model at it,
   and queues refits of those series so their stored bands use it.
-
-Global entries start with ``@``, a character series ids cannot contain.
 """
 
 from __future__ import annotations
@@ -28,29 +26,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tsad.models.catalogue import as_global, global_models
+from tsad.models.catalogue import as_global
 from tsad.series import FloatArray, IntArray, Series
 from tsad.settings import ModelSettings
 from tsad.types import Forecaster, SeriesInfo
 
 log = logging.getLogger("tsad.global_fit")
-
-PREFIX = "@global/"
-
-
-def entry_id(kind: str, step_ms: int) -> str:
-    """The queue entry that asks for a global fit of ``kind`` at ``step_ms``."""
-    return f"{PREFIX}{kind}/{step_ms}"
-
-
-def parse_entry(entry: str) -> tuple[str, int] | None:
-    """``(kind, step_ms)`` for a global entry; None for a series id."""
-    if not entry.startswith(PREFIX):
-        return None
-    kind, _, step = entry[len(PREFIX) :].partition("/")
-    if kind not in global_models() or not step.isdigit() or int(step) <= 0:
-        return None
-    return kind, int(step)
 
 
 @dataclass(frozen=True)
