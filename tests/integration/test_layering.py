@@ -62,3 +62,22 @@ def test_a_forbidden_import_breaks_its_contract(
     assert result.returncode != 0
     broken = [ln for ln in result.stdout.splitlines() if " BROKEN" in ln]
     assert len(broken) == 1 and broken[0].startswith(contract), result.stdout
+
+
+def test_every_top_level_module_is_placed_in_the_layering() -> None:
+    """A new module or package under tsad/ must be named in the web-layer contract
+    (or be one of the web edge's own modules), so no room escapes the lint."""
+    import tomllib
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"]
+    web = next(c for c in config["contracts"] if c["name"].startswith("Domain code never"))
+    placed = {m.removeprefix("tsad.") for m in web["source_modules"]}
+    edge = {"api", "cli", "demo_server"}  # the web layer and the processes that start it
+    rooms = {
+        p.stem if p.suffix == ".py" else p.name
+        for p in (REPO / "tsad").iterdir()
+        if (p.suffix == ".py" or (p / "__init__.py").exists()) and not p.name.startswith("_")
+    }
+    rooms -= {"samples"}  # data files only
+    assert rooms - placed - edge == set(), "add the new module to [tool.importlinter]"
+    assert placed & edge == set()
