@@ -27,6 +27,8 @@ from tsad.detect.threshold import (
     threshold_for,
 )
 from tsad.errors import InvalidInput, NotEnoughPoints, SeriesNotFound, TooLarge, TsadError
+from tsad.feedback.adapt import adapted_sensitivity, drop_expected, mask_expected
+from tsad.feedback.component import FeedbackDesk, adaptation_of
 from tsad.global_fit import (
     GLOBAL_MODELS,
     GlobalFitResult,
@@ -88,6 +90,8 @@ class SeriesView:
     points_needed: int = 0
     sensitivity: float = DEFAULT_SENSITIVITY
     threshold: float = 1.0
+    feedback_count: int = 0
+    threshold_offset: float = 0.0
 
 
 def anomaly_records(scored: Scored) -> list[dict[str, Any]]:
@@ -134,10 +138,13 @@ class TsadService:
         # observers of the hot and cold paths (outbound alerts, metrics)
         self.ingest_listeners: list[Callable[[IngestResult], Awaitable[None]]] = []
         self.fit_listeners: list[Callable[[float, bool], None]] = []
+        # operator feedback: per-series adaptation and the learned alert ranker
+        self.feedback = FeedbackDesk(self)
 
     # ----------------------------------------------------------------- lifecycle
 
     async def close(self) -> None:
+        await self.feedback.stop()
         stop = getattr(self.scheduler, "stop", None)
         if stop is not None:
             await stop()
@@ -203,7 +210,7 @@ class TsadService:
         if flagged is None:
             scored = unscored(ts[order], y[order])
         else:
-            scored = flagged.scored
+            scored = mask_expected(flagged.scored, adaptation_of(state).expected)
             await self.buffer.put_scorer(series_id, flagged.state.to_state())
         if scored.is_anomaly.any():
             await self.buffer.add_anomalies(series_id, anomaly_records(scored))
@@ -229,9 +236,16 @@ class TsadService:
         raw = await self.buffer.get_scorer(series_id)
         return raw is None or not ScorerState.from_state(raw).warm
 
-    def _sensitivity(self, state: dict[str, Any]) -> float:
+    def base_sensitivity(self, state: dict[str, Any]) -> float:
+        """The series' sensitivity as set (stored, else the setting)."""
         stored = state.get("meta", {}).get("sensitivity")
         return float(stored) if stored is not None else self.settings.models.sensitivity
+
+    def series_sensitivity(self, state: dict[str, Any]) -> float:
+        """The sensitivity the series is flagged at: as set, moved by its feedback."""
+        return adapted_sensitivity(self.base_sensitivity(state), adaptation_of(state))
+
+    _sensitivity = series_sensitivity
 
     def _band(self, series_id: str, state: dict[str, Any]) -> StoredBand | None:
         raw = state.get("band")
@@ -266,6 +280,7 @@ class TsadService:
             return None
         state = await self.buffer.get_state(series_id) or {}
         meta = dict(state.get("meta", {}))
+        window = drop_expected(window, adaptation_of(state).expected)
         started = time.perf_counter()
         try:
             stored, report = await self.runner.run(
@@ -552,8 +567,10 @@ class TsadService:
             dict(state.get("meta", {})),
             learning=needed > 0,
             points_needed=needed,
-            sensitivity=sens,
+            sensitivity=self.base_sensitivity(state),
             threshold=threshold_for(sens),
+            feedback_count=adaptation_of(state).count,
+            threshold_offset=adaptation_of(state).offset,
         )
 
     async def points(self, series_id: str, start: int | None, end: int | None) -> Series:
