@@ -77,7 +77,9 @@ async def list_feedback(
 ) -> FeedbackList:
     """A series' feedback, filtered by label, author and overlap with [start, end]."""
     lo, hi = query_range(start, end)
-    records = await service.feedback.records(series_id, label=label, start=lo, end=hi, author=author)
+    records = await service.feedback.records(
+        series_id, label=label, start=lo, end=hi, author=author
+    )
     return FeedbackList(
         series_id=series_id, count=len(records), feedback=[record_out(r) for r in records]
     )
