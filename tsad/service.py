@@ -27,7 +27,12 @@ from tsad.detect.threshold import (
     threshold_for,
 )
 from tsad.errors import InvalidInput, NotEnoughPoints, SeriesNotFound, TooLarge, TsadError
-from tsad.feedback.adapt import adapted_sensitivity, drop_expected, mask_expected
+from tsad.feedback.adapt import (
+    adapted_sensitivity,
+    drop_expected,
+    outside_expected,
+    with_unscored,
+)
 from tsad.feedback.component import FeedbackDesk, adaptation_of
 from tsad.global_fit import (
     GLOBAL_MODELS,
@@ -200,17 +205,19 @@ class TsadService:
         order = np.argsort(ts, kind="stable")
         sens = self._sensitivity(state)
         scorer = await self.buffer.get_scorer(series_id) if band is not None else None
+        ts_o, y_o = ts[order], y[order]
+        keep = outside_expected(ts_o, adaptation_of(state).expected)
         flagged, due = score_arrivals(
             band,
-            ts[order],
-            y[order],
+            ts_o[keep],
+            y_o[keep],
             ScorerState.from_state(scorer) if scorer else None,
             sens,
         )
         if flagged is None:
-            scored = unscored(ts[order], y[order])
+            scored = unscored(ts_o, y_o)
         else:
-            scored = mask_expected(flagged.scored, adaptation_of(state).expected)
+            scored = with_unscored(flagged.scored, ts_o, y_o, keep)
             await self.buffer.put_scorer(series_id, flagged.state.to_state())
         if scored.is_anomaly.any():
             await self.buffer.add_anomalies(series_id, anomaly_records(scored))

@@ -10,8 +10,8 @@ moves one series' threshold by an *offset* in the same units:
 * ``missed`` lowers it by ``MISS_STEP`` (the points were not flagged, so there is
   no surprise to aim at);
 * ``expected`` adds the range to the series' expected ranges: points in them are
-  never flagged (their score is damped like a warm-up point's, so ``is_anomaly ==
-  score >= threshold`` still holds) and never teach a fit.
+  not scored on arrival (no flag, and the series' scorer does not learn them, so
+  a maintenance does not blind it afterwards) and never teach a fit.
 
 The offset stays within [-``MAX_LOWER``, ``MAX_RAISE``]. It is a pure fold over the
 series' records in the order they were made, so deleting a record or a reset
@@ -28,9 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from tsad.detect.residual_score import DAMP
 from tsad.detect.threshold import LOG_ODDS_PER_STEP, threshold_log_odds
-from tsad.series import Scored, Series
+from tsad.series import Scored, Series, unscored
 
 #: log-odds above a false positive's peak the threshold is raised to
 MARGIN = 0.05
@@ -124,24 +123,21 @@ def in_ranges(ts: np.ndarray, ranges: Sequence[tuple[int, int]]) -> np.ndarray:
     return hit
 
 
-def mask_expected(scored: Scored, ranges: Sequence[tuple[int, int]]) -> Scored:
-    """Scored points with those in expected ranges unflagged and damped."""
-    if not ranges or len(scored) == 0:
+def outside_expected(ts: np.ndarray, ranges: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Which arrivals the hot path scores: those outside every expected range (the
+    others neither raise a flag nor teach the series' scorer)."""
+    return ~in_ranges(ts, ranges) if ranges else np.ones(ts.shape[0], bool)
+
+
+def with_unscored(scored: Scored, ts: np.ndarray, y: np.ndarray, keep: np.ndarray) -> Scored:
+    """All arrivals: the scored ones (``keep``) as scored, the rest unscored (NaN band,
+    score 0, never flagged), in arrival order."""
+    if keep.all():
         return scored
-    hit = in_ranges(scored.ts, ranges)
-    if not hit.any():
-        return scored
-    return Scored(
-        ts=scored.ts,
-        value=scored.value,
-        expected=scored.expected,
-        lo=scored.lo,
-        hi=scored.hi,
-        is_anomaly=scored.is_anomaly & ~hit,
-        direction=np.where(hit, 0, scored.direction).astype(np.int8),
-        score=np.where(hit, scored.score * DAMP, scored.score),
-        severity=np.where(hit, 0.0, scored.severity),
-    )
+    full = unscored(ts, y)
+    for name in ("expected", "lo", "hi", "is_anomaly", "direction", "score", "severity"):
+        getattr(full, name)[keep] = getattr(scored, name)
+    return full
 
 
 def drop_expected(window: Series, ranges: Sequence[tuple[int, int]]) -> Series:
