@@ -25,6 +25,7 @@ from tsad.detect.threshold import (
     check_ratio,
     check_sensitivity,
     threshold_for,
+    threshold_log_odds,
 )
 from tsad.errors import InvalidInput, NotEnoughPoints, SeriesNotFound, TooLarge, TsadError
 from tsad.feedback.adapt import (
@@ -249,8 +250,11 @@ class TsadService:
         return float(stored) if stored is not None else self.settings.models.sensitivity
 
     def series_sensitivity(self, state: dict[str, Any]) -> float:
-        """The sensitivity the series is flagged at: as set, moved by its feedback."""
-        return adapted_sensitivity(self.base_sensitivity(state), adaptation_of(state))
+        """The sensitivity the series is flagged at now: as set, moved by its feedback."""
+        step = int(state.get("meta", {}).get("step_ms") or 60_000)
+        return adapted_sensitivity(
+            self.base_sensitivity(state), adaptation_of(state), time.time() * 1000, step
+        )
 
     _sensitivity = series_sensitivity
 
@@ -577,7 +581,8 @@ class TsadService:
             sensitivity=self.base_sensitivity(state),
             threshold=threshold_for(sens),
             feedback_count=adaptation_of(state).count,
-            threshold_offset=adaptation_of(state).offset,
+            threshold_offset=threshold_log_odds(sens)
+            - threshold_log_odds(self.base_sensitivity(state)),
         )
 
     async def points(self, series_id: str, start: int | None, end: int | None) -> Series:

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from tsad.detect.threshold import LOG_ODDS_PER_STEP, threshold_log_odds
+from tsad.detect.threshold import LOG_ODDS_PER_STEP
 from tsad.series import Scored, Series, unscored
 
 #: log-odds above a false positive's peak the threshold is raised to
@@ -38,6 +38,8 @@ MISS_STEP = 0.25
 #: bounds of the offset (log-odds)
 MAX_RAISE = 4.0
 MAX_LOWER = 0.45
+#: sampling steps after which the offset has relaxed half way back to 0 (inf: never)
+HALF_LIFE = math.inf
 #: expected ranges kept per series (the newest)
 MAX_EXPECTED = 100
 
@@ -49,22 +51,34 @@ class Adaptation:
     offset: float = 0.0
     expected: tuple[tuple[int, int], ...] = ()
     count: int = 0
+    set_at: int = 0  # wall-clock ms of the label that last set the offset
+    half_life: float = HALF_LIFE
 
     def to_meta(self) -> dict[str, Any]:
         return {
             "offset": self.offset,
             "expected": [list(r) for r in self.expected],
             "count": self.count,
+            "set_at": self.set_at,
+            "half_life": self.half_life if math.isfinite(self.half_life) else None,
         }
+
+    def current(self, now_ms: float, step_ms: int) -> float:
+        """The offset now: relaxed since it was set, by sampling steps of the series."""
+        steps = (now_ms - self.set_at) / max(step_ms, 1)
+        return relaxed(self.offset, steps, self.half_life)
 
     @classmethod
     def from_meta(cls, raw: dict[str, Any] | None) -> Adaptation:
         if not raw:
             return cls()
+        hl = raw.get("half_life")
         return cls(
             float(raw.get("offset", 0.0)),
             tuple((int(a), int(b)) for a, b in raw.get("expected", ())),
             int(raw.get("count", 0)),
+            int(raw.get("set_at", 0)),
+            math.inf if hl is None else float(hl),
         )
 
 
@@ -74,45 +88,72 @@ def logit(score: float) -> float:
     return math.log(s) - math.log1p(-s)
 
 
+@dataclass(frozen=True)
+class AdaptConstants:
+    """The adaptation's constants (the defaults are the module's, chosen by CV)."""
+
+    margin: float = MARGIN
+    miss_step: float = MISS_STEP
+    max_raise: float = MAX_RAISE
+    max_lower: float = MAX_LOWER
+    half_life: float = HALF_LIFE
+
+
+def relaxed(offset: float, steps: float, half_life: float) -> float:
+    """The offset ``steps`` sampling steps after it was set."""
+    if not math.isfinite(half_life) or steps <= 0:
+        return offset
+    return float(offset * math.pow(2.0, -steps / half_life))
+
+
+def step(
+    offset: float, label: str, peak: float | None, base_log_odds: float, c: AdaptConstants
+) -> float:
+    """The offset after one label (``peak``: the labelled flags' peak log-odds)."""
+    if label == "false_positive" and peak is not None:
+        offset = max(offset, peak + c.margin - base_log_odds)
+    elif label == "true_positive" and peak is not None:
+        offset = min(offset, peak - c.margin - base_log_odds)
+    elif label == "missed":
+        offset -= c.miss_step
+    return min(max(offset, -c.max_lower), c.max_raise)
+
+
 def adapt(
     records: Sequence[dict[str, Any]],
     base_log_odds: float,
+    constants: AdaptConstants | None = None,
     *,
-    margin: float = MARGIN,
-    miss_step: float = MISS_STEP,
-    max_raise: float = MAX_RAISE,
-    max_lower: float = MAX_LOWER,
+    step_ms: int = 60_000,
 ) -> Adaptation:
     """Fold a series' records (oldest first) into its adaptation, at a base threshold
     of ``base_log_odds``."""
-    offset = 0.0
+    c = constants or AdaptConstants()
+    offset, set_at = 0.0, 0
     expected: list[tuple[int, int]] = []
     for r in sorted(records, key=lambda r: int(r.get("created", 0))):
         if not r.get("adapts", True):
             continue
-        label, peak = r["label"], r.get("peak_log_odds")
-        if label == "false_positive" and peak is not None:
-            offset = max(offset, float(peak) + margin - base_log_odds)
-        elif label == "true_positive" and peak is not None:
-            offset = min(offset, float(peak) - margin - base_log_odds)
-        elif label == "missed":
-            offset -= miss_step
-        elif label == "expected":
+        if r["label"] == "expected":
             expected.append((int(r["start"]), int(r["end"])))
-        offset = min(max(offset, -max_lower), max_raise)
-    return Adaptation(offset, tuple(expected[-MAX_EXPECTED:]), len(records))
+            continue
+        peak = r.get("peak_log_odds")
+        now = int(r.get("created", 0))
+        before = relaxed(offset, (now - set_at) / max(step_ms, 1), c.half_life)
+        offset = step(before, r["label"], None if peak is None else float(peak), base_log_odds, c)
+        set_at = now
+    return Adaptation(offset, tuple(expected[-MAX_EXPECTED:]), len(records), set_at, c.half_life)
 
 
-def adapted_sensitivity(sensitivity: float, adaptation: Adaptation) -> float:
-    """The sensitivity whose threshold is the base one moved by the offset."""
+def adapted_sensitivity(
+    sensitivity: float, adaptation: Adaptation, now_ms: float, step_ms: int
+) -> float:
+    """The sensitivity whose threshold is the base one moved by the offset (as relaxed
+    by ``now_ms``)."""
     if adaptation.offset == 0.0:
         return sensitivity
-    shifted = sensitivity - adaptation.offset / LOG_ODDS_PER_STEP
+    shifted = sensitivity - adaptation.current(now_ms, step_ms) / LOG_ODDS_PER_STEP
     return min(max(shifted, 0.0), 99.9)
-
-
-def base_log_odds(sensitivity: float) -> float:
-    return threshold_log_odds(sensitivity)
 
 
 def in_ranges(ts: np.ndarray, ranges: Sequence[tuple[int, int]]) -> np.ndarray:

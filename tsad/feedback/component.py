@@ -111,7 +111,8 @@ class FeedbackDesk:
         base = self.service.base_sensitivity(state)
         from tsad.detect.threshold import threshold_log_odds
 
-        adaptation = adapt(records, threshold_log_odds(base))
+        step = int(state.get("meta", {}).get("step_ms") or 60_000)
+        adaptation = adapt(records, threshold_log_odds(base), step_ms=step)
         meta = {**state.get("meta", {}), "feedback": adaptation.to_meta()}
         await self.service.buffer.put_state(series_id, {**state, "meta": meta})
         return adaptation
@@ -132,7 +133,8 @@ class FeedbackDesk:
             earlier_ends=[i.end for i in earlier],
             prior_labels=[r["label"] for r in records if int(r["end"]) < before],
             threshold_log_odds=threshold_log_odds(sens),
-            offset=adaptation_of(state).offset,
+            offset=threshold_log_odds(sens)
+            - threshold_log_odds(self.service.base_sensitivity(state)),
         )
 
     async def _labelled_alert(
