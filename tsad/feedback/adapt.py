@@ -16,7 +16,9 @@ moves one series' threshold by an *offset* in the same units:
 The offset stays within [-``MAX_LOWER``, ``MAX_RAISE``]. It is a pure fold over the
 series' records in the order they were made, so deleting a record or a reset
 (records kept for the ranker, marked ``adapts: false``) simply replays.
-Constants: leave-one-folder-out CV on NAB (``tsad bench feedback --cv``).
+The offset relaxes towards 0 with a half-life of ``HALF_LIFE`` sampling steps
+(measured from the label, on the wall clock). Constants: chosen by
+leave-one-folder-out CV on NAB (``tsad bench feedback``; benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -32,14 +34,15 @@ from tsad.detect.threshold import LOG_ODDS_PER_STEP
 from tsad.series import Scored, Series, unscored
 
 #: log-odds above a false positive's peak the threshold is raised to
-MARGIN = 0.05
+MARGIN = 0.01
 #: log-odds a missed window lowers the threshold by
 MISS_STEP = 0.25
 #: bounds of the offset (log-odds)
 MAX_RAISE = 4.0
-MAX_LOWER = 0.45
-#: sampling steps after which the offset has relaxed half way back to 0 (inf: never)
-HALF_LIFE = math.inf
+MAX_LOWER = 0.2
+#: sampling steps after which the offset has relaxed half way back to 0 (inf: never):
+#: a false positive silences its kind of surprise for a while, not for ever
+HALF_LIFE = 150.0
 #: expected ranges kept per series (the newest)
 MAX_EXPECTED = 100
 
