@@ -1,7 +1,7 @@
 """Domain orchestration: what each API route and CLI command asks of tsad.
 
 ``TsadService`` ties a ``Buffer``, the model registry, a ``ModelRunner`` (the
-cold path, off the event loop) and a ``RefitScheduler`` together. No web imports:
+cold path, off the event loop) and a ``RefitQueue`` together. No web imports:
 the API decodes requests into arrays, calls these methods and encodes results.
 """
 
@@ -36,18 +36,16 @@ from tsad.feedback.adapt import (
 )
 from tsad.feedback.component import FeedbackDesk, adaptation_of
 from tsad.global_fit import (
-    GLOBAL_MODELS,
     GlobalFitResult,
-    entry_id,
     global_fit_due,
     global_fit_job,
-    parse_entry,
     pick_series,
     regular,
 )
 from tsad.jobs import DetectOutcome, ForecastOutcome, detect_job, forecast_job, refit_job
+from tsad.models.catalogue import global_models
 from tsad.models.registry import ModelRegistry
-from tsad.refit import LocalRefitScheduler
+from tsad.queue import make_refit_queue
 from tsad.runner import ModelRunner, shared_registry
 from tsad.series import (
     FloatArray,
@@ -60,7 +58,7 @@ from tsad.series import (
     unscored,
 )
 from tsad.settings import Settings
-from tsad.types import Buffer, RefitScheduler, SeriesInfo
+from tsad.types import Buffer, GlobalFitJob, RefitJob, RefitQueue, SeriesInfo
 
 log = logging.getLogger("tsad.service")
 
@@ -127,15 +125,21 @@ class TsadService:
         *,
         buffer: Buffer | None = None,
         runner: ModelRunner | None = None,
-        scheduler: RefitScheduler | None = None,
+        scheduler: RefitQueue | None = None,
+        consume: bool = True,
     ) -> None:
+        """``consume``: work the refit queue in this process (False in ``tsad worker``,
+        whose loop does; with Redis, only when ``TSAD_EMBEDDED_WORKER`` is on)."""
         self.settings = settings
         self.buffer = buffer if buffer is not None else make_buffer(settings.buffer)
         self.registry: ModelRegistry = shared_registry(settings.models)
         self.runner = runner or ModelRunner(settings.models.runner, settings.models.model_workers)
-        self.scheduler: RefitScheduler = scheduler or LocalRefitScheduler(
-            self.refit, long=lambda entry: parse_entry(entry) is not None
-        )
+        self.scheduler: RefitQueue = scheduler or make_refit_queue(settings)
+        self._own_scheduler = scheduler is None
+        shared = bool(settings.buffer.redis_url)
+        self._consume = consume and (settings.worker.embedded or not shared)
+        # a queue of its own that no other process reads: consumed from the first job
+        self._auto_start = self._consume and self._own_scheduler and not shared
         # global neural fits (minutes) get a model process of their own, so the
         # refits and forecasts that requests wait on are not queued behind them
         self.global_runner = ModelRunner(settings.models.runner, 1)
@@ -149,11 +153,23 @@ class TsadService:
 
     # ----------------------------------------------------------------- lifecycle
 
+    async def start(self) -> None:
+        """Begin consuming refit work in this process, when it should (``tsad serve``);
+        idempotent. A service's own in-process queue starts on its first job anyway."""
+        if self._consume:
+            await self.scheduler.start(self.run)
+
+    async def schedule(self, job: RefitJob) -> bool:
+        """Queue refit work (never waits for it)."""
+        if self._auto_start:
+            await self.scheduler.start(self.run)
+        return await self.scheduler.schedule(job)
+
     async def close(self) -> None:
         await self.feedback.stop()
-        stop = getattr(self.scheduler, "stop", None)
-        if stop is not None:
-            await stop()
+        await self.scheduler.stop()
+        if self._own_scheduler:
+            await self.scheduler.close()
         self.runner.close()
         self.global_runner.close()
         await self.buffer.close()
@@ -203,31 +219,33 @@ class TsadService:
             state = {**state, "meta": meta}
             await self.buffer.put_state(series_id, state)
         band = self._band(series_id, state)
-        order = np.argsort(ts, kind="stable")
+        unsorted = bool(ts.shape[0] > 1 and np.any(np.diff(ts) < 0))
+        if unsorted:
+            order = np.argsort(ts, kind="stable")
+            ts, y = ts[order], y[order]
         sens = self._sensitivity(state)
         scorer = await self.buffer.get_scorer(series_id) if band is not None else None
-        ts_o, y_o = ts[order], y[order]
-        keep = outside_expected(ts_o, adaptation_of(state).expected)
+        keep = outside_expected(ts, adaptation_of(state).expected)
         flagged, due = score_arrivals(
             band,
-            ts_o[keep],
-            y_o[keep],
+            ts[keep],
+            y[keep],
             ScorerState.from_state(scorer) if scorer else None,
             sens,
         )
         if flagged is None:
-            scored = unscored(ts_o, y_o)
+            scored = unscored(ts, y)
         else:
-            scored = with_unscored(flagged.scored, ts_o, y_o, keep)
+            scored = with_unscored(flagged.scored, ts, y, keep)
             await self.buffer.put_scorer(series_id, flagged.state.to_state())
         if scored.is_anomaly.any():
             await self.buffer.add_anomalies(series_id, anomaly_records(scored))
-        scheduled = await self.scheduler.schedule(series_id) if due else False
+        scheduled = await self.schedule(series_id) if due else False
         ingested = IngestResult(
             series_id=series_id,
             accepted=result.accepted,
             duplicates=result.duplicates,
-            unsorted=bool(ts.shape[0] > 1 and np.any(np.diff(ts) < 0)),
+            unsorted=unsorted,
             scored=scored,
             refit_scheduled=scheduled,
         )
@@ -277,14 +295,14 @@ class TsadService:
 
     # ----------------------------------------------------------------- cold path
 
-    async def refit(self, series_id: str) -> StoredBand | None:
-        """Fit on the stored window and store the band the hot path scores against.
+    async def run(self, job: RefitJob) -> object:
+        """Do one piece of refit work: a series' refit or a global fit."""
+        if isinstance(job, GlobalFitJob):
+            return await self.fit_global(job.kind, job.step_ms)
+        return await self.refit(job)
 
-        A global entry (``tsad.global_fit``) on the same queue retrains a global model."""
-        parsed = parse_entry(series_id)
-        if parsed is not None:
-            await self.fit_global(*parsed)
-            return None
+    async def refit(self, series_id: str) -> StoredBand | None:
+        """Fit on the stored window and store the band the hot path scores against."""
         models = self.settings.models
         window = await self.buffer.window(series_id, limit=models.fit_window)
         if len(window) < models.min_points:
@@ -330,7 +348,7 @@ class TsadService:
         # a model with a global fit (neural, ensemble) asked for: keep that fit fresh;
         # also after a fallback, which may be the ensemble waiting for its first one
         asked = self.registry.resolve(meta.get("model"))
-        if asked in GLOBAL_MODELS:
+        if asked in global_models():
             await self._queue_global_fit(asked, stored.step_ms)
         return stored
 
@@ -339,7 +357,7 @@ class TsadService:
         if failed is not None and time.monotonic() - failed < GLOBAL_RETRY_S:
             return
         if global_fit_due(self.settings.models, self.registry.get(kind), step_ms):
-            await self.scheduler.schedule(entry_id(kind, step_ms))
+            await self.schedule(GlobalFitJob(kind, step_ms))
 
     async def fit_global(self, kind: str, step_ms: int) -> GlobalFitResult | None:
         """Retrain the global ``kind`` model at ``step_ms`` on the stored series fitted
@@ -386,7 +404,7 @@ class TsadService:
             result.seconds,
         )
         for sid in ids:
-            await self.scheduler.schedule(sid)
+            await self.schedule(sid)
         return result
 
     async def _fall_back(self, series_id: str, window: Series, exc: Exception) -> StoredBand | None:

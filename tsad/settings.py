@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from tsad.detect.incidents import GAP_STEPS
 from tsad.detect.threshold import DEFAULT_SENSITIVITY
 from tsad.errors import ConfigError
-
-MODELS = ("auto", "stats", "nhits", "patchtst", "ensemble", "timegpt")
+from tsad.models.catalogue import model_names
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
@@ -313,9 +312,10 @@ class Settings:
         """Read settings from ``env`` (default: the process environment)."""
         env = os.environ if env is None else env
         default_model = (_str(env, "TSAD_DEFAULT_MODEL") or "auto").lower()
-        if default_model not in MODELS:
+        if default_model not in model_names():
             raise ConfigError(
-                f"TSAD_DEFAULT_MODEL must be one of {', '.join(MODELS)}, got {default_model!r}"
+                f"TSAD_DEFAULT_MODEL must be one of {', '.join(model_names())}, "
+                f"got {default_model!r}"
             )
         level = _float(env, "TSAD_DETECT_LEVEL", 99.0)
         if not 0 < level < 100:

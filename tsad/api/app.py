@@ -44,10 +44,8 @@ from tsad.api.routes.status import status_routes
 from tsad.api.routes.timegpt import timegpt_routes
 from tsad.api.routes.webhooks import webhook_routes
 from tsad.integrations.hub import attach
-from tsad.queue import make_refit_queue
 from tsad.service import TsadService
 from tsad.settings import Settings
-from tsad.worker import background_worker
 
 log = logging.getLogger("tsad.api")
 
@@ -70,13 +68,6 @@ async def _warm_up(service: TsadService) -> None:
         raise
     except Exception as exc:  # a failed warm-up only costs the first request its import time
         log.warning("model warm-up failed: %s", exc)
-
-
-def _own_service(settings: Settings) -> TsadService:
-    """The app's service: with Redis, refits go through the shared Redis Stream."""
-    if settings.buffer.redis_url:
-        return TsadService(settings, scheduler=make_refit_queue(settings))
-    return TsadService(settings)
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
@@ -103,15 +94,12 @@ def create_app(
             stack.push_async_callback(limiter.close)
             svc = injected
             if svc is None:
-                svc = _own_service(settings)
+                # with Redis, refits go through the shared Redis Stream, and every
+                # replica also works it (unless TSAD_EMBEDDED_WORKER is off), so bands
+                # stay fresh with no `tsad worker` running; a series is never fitted twice
+                svc = TsadService(settings)
                 stack.push_async_callback(svc.close)
-                queue = svc.scheduler
-                if settings.buffer.redis_url and settings.worker.embedded:
-                    # every replica also works the shared refit queue, so bands stay
-                    # fresh with no `tsad worker` running; a series is never fitted twice
-                    await stack.enter_async_context(
-                        background_worker(settings, svc.refit, queue)  # type: ignore[arg-type]
-                    )
+                await svc.start()
             app.state.service = svc
             app.state.runner = svc.runner
             if injected is None:
@@ -156,7 +144,8 @@ def create_app(
             "metrics": Provide(_metrics, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
-        guards=[api_key_guard],
+        # no keys configured: no app-wide guard (Litestar copies the handler per guard call)
+        guards=[api_key_guard] if settings.api.api_keys else [],
         middleware=[metrics.middleware, *limiter.middleware],
         stores=limiter.stores,
         lifespan=[lifespan],
