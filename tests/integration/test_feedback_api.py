@@ -103,3 +103,20 @@ async def test_ranker_status_says_it_is_off_until_enough_labels(
     after = (await client.post("/v1/feedback/ranker/train")).json()
     assert after["enabled"] is False and "enough labels" in after["reason"]
     assert after["labels"] == 0 and after["suppress_below"] == 0.0
+
+
+async def test_series_export_includes_points_anomalies_and_feedback(
+    client: AsyncTestClient[Any],
+) -> None:
+    """GET /v1/series/{id}/export gives the series' meta, points, anomalies and its
+    feedback in one document; an unknown series is a 404."""
+    await _series(client)
+    await client.post(
+        "/v1/series/web.latency/feedback",
+        json={"label": "missed", "timestamp": T0 + HOUR, "note": "slow"},
+    )
+    out = (await client.get("/v1/series/web.latency/export")).json()
+    assert out["series_id"] == "web.latency" and len(out["points"]) == 8
+    assert out["anomalies"] == [] and "feedback" in out["meta"]
+    assert [(f["label"], f["note"]) for f in out["feedback"]] == [("missed", "slow")]
+    assert (await client.get("/v1/series/nope/export")).status_code == 404

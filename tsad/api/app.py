@@ -34,6 +34,7 @@ from tsad.api.routes.azure import azure_routes
 from tsad.api.routes.changepoints import changepoints
 from tsad.api.routes.console import console_routes
 from tsad.api.routes.detect import detect
+from tsad.api.routes.export import export_series
 from tsad.api.routes.feedback import feedback_routes
 from tsad.api.routes.forecast import forecast
 from tsad.api.routes.grafana import grafana_routes
@@ -122,6 +123,7 @@ def create_app(
         health_routes,
         series_routes,
         feedback_routes,
+        export_series,
         forecast,
         detect,
         timegpt_routes,
