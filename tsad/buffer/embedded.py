@@ -106,6 +106,14 @@ def _write_anomalies(
         )
 
 
+def _write_feedback(no: int, name: str | None, raw: bytes | None, conn: sqlite3.Connection) -> None:
+    _new_series(conn, no, name)
+    if raw is None:
+        conn.execute("DELETE FROM feedback WHERE no = ?", (no,))
+    else:
+        conn.execute("INSERT OR REPLACE INTO feedback (no, data) VALUES (?, ?)", (no, raw))
+
+
 def _read_anomalies(no: int, start: int, end: int, conn: sqlite3.Connection) -> list[bytes]:
     return [
         r
@@ -117,7 +125,7 @@ def _read_anomalies(no: int, start: int, end: int, conn: sqlite3.Connection) -> 
 
 
 def _delete(no: int, conn: sqlite3.Connection) -> None:
-    for table in ("chunks", "head", "anomalies", "states", "scorers", "series"):
+    for table in ("chunks", "head", "anomalies", "states", "scorers", "feedback", "series"):
         conn.execute(f"DELETE FROM {table} WHERE no = ?", (no,))
 
 
@@ -302,6 +310,19 @@ class EmbeddedBuffer:
         read = partial(_read_anomalies, disk.no, lo, hi)
         raw: list[bytes] = await self._writer.submit(read, write=False, gen=0)
         return [decode_dict(r) for r in raw]
+
+    # ----------------------------------------------------------------- feedback
+
+    async def get_feedback(self, series_id: str) -> list[dict[str, Any]]:
+        return await self._mem.get_feedback(series_id)
+
+    async def put_feedback(self, series_id: str, records: Sequence[dict[str, Any]]) -> None:
+        gen = self._generation()
+        raw = encoder.encode(list(records)) if records else None
+        await self._mem.put_feedback(series_id, records)
+        disk, name = self._disk(series_id)
+        write = partial(_write_feedback, disk.no, name, raw)
+        await self._writer.submit(write, write=True, gen=gen)
 
     async def ping(self) -> bool:
         if self._writer.broken:

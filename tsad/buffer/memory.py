@@ -80,6 +80,7 @@ class MemoryBuffer:
         self._scorers: dict[str, dict[str, Any]] = {}
         self._state: dict[str, dict[str, Any]] = {}
         self._anomalies: dict[str, deque[dict[str, Any]]] = {}
+        self._feedback: dict[str, list[dict[str, Any]]] = {}
 
     async def append(self, series_id: str, ts: IntArray, y: FloatArray) -> AppendResult:
         if ts.shape[0] == 0:
@@ -170,6 +171,7 @@ class MemoryBuffer:
         self._state.pop(series_id, None)
         self._scorers.pop(series_id, None)
         self._anomalies.pop(series_id, None)
+        self._feedback.pop(series_id, None)
         return existed
 
     async def get_state(self, series_id: str) -> dict[str, Any] | None:
@@ -217,6 +219,21 @@ class MemoryBuffer:
             ),
             key=lambda r: int(r["ts"]),
         )
+
+    # ----------------------------------------------------------------- feedback
+
+    async def get_feedback(self, series_id: str) -> list[dict[str, Any]]:
+        return copy.deepcopy(self._feedback.get(series_id, []))
+
+    async def put_feedback(self, series_id: str, records: Sequence[dict[str, Any]]) -> None:
+        if records:
+            self._feedback[series_id] = copy.deepcopy(list(records))
+        else:
+            self._feedback.pop(series_id, None)
+
+    def adopt_feedback(self, series_id: str, records: list[dict[str, Any]]) -> None:
+        """Keep ``records`` as they are (the caller hands them over: no copy)."""
+        self._feedback[series_id] = records
 
     async def ping(self) -> bool:
         return True
