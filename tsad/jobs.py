@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
+from tsad.detect import calibrate
 from tsad.detect.batch import detect_batch
 from tsad.detect.flags import Flagged
 from tsad.detect.online import StoredBand, detect_online, lower_bound_of
@@ -93,7 +94,7 @@ def forecast_job(
     p = prepare(ts, y, freq=freq, min_points=settings.min_points)
 
     def run(f: Forecaster) -> tuple[Band, str]:
-        fc = f.forecast(p.regular, p.step_ms, h, levels)
+        fc = calibrate.forecast(f, p.regular, p.step_ms, h, levels)
         return fc.band, fc.model_used
 
     band, used, degraded, reason = _with_fallback(settings, model, run)
@@ -161,7 +162,7 @@ def refit_job(
     clean = robust_history(raw_hist, p.step_ms)
 
     def run(f: Forecaster) -> tuple[Band, str]:
-        fc = f.forecast(clean, p.step_ms, h, [level])
+        fc = calibrate.forecast(f, clean, p.step_ms, h, [level])
         return fc.band, fc.model_used
 
     band, used, degraded, reason = _with_fallback(settings, model, run)
@@ -193,9 +194,8 @@ def _primed_scorer(
     clean = robust_history(hist, p.step_ms)
     season = season_length(p.step_ms)
     try:
-        fc = registry.get(registry.resolve(used.split(":", 1)[0])).insample(
-            clean, p.step_ms, [level]
-        )
+        forecaster = registry.get(registry.resolve(used.split(":", 1)[0]))
+        fc = calibrate.insample(forecaster, clean, p.step_ms, [level])
     except (TsadError, ImportError, ValueError):
         return None
     from tsad.detect.flags import primed_state

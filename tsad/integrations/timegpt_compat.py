@@ -15,8 +15,8 @@ rebuilds them from ``freq``, so answers carry values only, in the order asked:
   each forecast only from the points before its window: ``idxs``, ``sizes``,
   ``mean``, ``intervals``, ``anomaly``, ``anomaly_score`` (tsad's score in [0, 1]).
 
-Models: a tsad model name in ``model`` (``auto``, ``stats``, ``nhits``, ``ensemble``,
-``patchtst``) is used as is; TimeGPT names (``timegpt-1``, ``timegpt-2.1``,
+Models: a local model of tsad's catalogue in ``model`` (``auto``, ``stats``, ``nhits``...)
+is used as is; TimeGPT names (``timegpt-1``, ``timegpt-2.1``,
 ``azureai``...) and ``timegpt`` itself map to ``auto``: a compatible server
 never calls the cloud. Exogenous features and fine-tuning are accepted and ignored.
 
@@ -40,6 +40,7 @@ from tsad.errors import (
     TooLarge,
     TsadError,
 )
+from tsad.models.catalogue import local_models
 from tsad.models.registry import ModelRegistry
 from tsad.series import (
     parse_freq,
@@ -47,7 +48,6 @@ from tsad.series import (
 )
 from tsad.settings import ApiSettings, ModelSettings
 
-LOCAL_MODELS = ("auto", "stats", "nhits", "patchtst", "ensemble")
 # a month: non-seasonal for tsad's models, used for calendar frequencies ("MS", "W-SUN")
 _CALENDAR_STEP_MS = 30 * 86_400_000
 
@@ -153,7 +153,7 @@ _NAMES: dict[type[Any], str] = {
 def local_model(requested: str) -> str:
     """The tsad model a request's ``model`` names (TimeGPT names → ``auto``)."""
     name = requested.strip().lower()
-    return name if name in LOCAL_MODELS else "auto"
+    return name if name in local_models() else "auto"
 
 
 def step_for_freq(freq: str) -> int:

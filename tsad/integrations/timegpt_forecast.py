@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from tsad.detect import calibrate
 from tsad.errors import BackendError, InvalidInput, NotEnoughPoints
 from tsad.integrations.timegpt_compat import (
     CrossValidationRequest,
@@ -56,12 +57,12 @@ class Runner:
     def forecast(self, y: FloatArray, h: int, levels: Sequence[float]) -> Band:
         """``h`` steps after ``y``."""
         hist = self.history(y)
-        return self._run(lambda f: f.forecast(hist, self.step_ms, h, levels))
+        return self._run(lambda f: calibrate.forecast(f, hist, self.step_ms, h, levels))
 
     def insample(self, y: FloatArray, levels: Sequence[float]) -> Band:
         """The band over ``y``'s own points."""
         hist = self.history(y)
-        return self._run(lambda f: f.insample(hist, self.step_ms, levels))
+        return self._run(lambda f: calibrate.insample(f, hist, self.step_ms, levels))
 
 
 def split(series: SeriesPayload) -> list[FloatArray]:
