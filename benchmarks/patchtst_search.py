@@ -57,6 +57,7 @@ CONFIGS: dict[str, tuple[int, dict[str, Any]]] = {
         336,
         {"patch_len": 24, "stride": 12, "scaler_type": "identity", "revin": True},
     ),
+    "in480_p24_std": (480, {"patch_len": 24, "stride": 12, "scaler_type": "standard"}),
     "in336_p24_l3": (336, {"patch_len": 24, "stride": 12, "encoder_layers": 3}),
     "in336_p24_l1": (336, {"patch_len": 24, "stride": 12, "encoder_layers": 1}),
     "in336_p24_h128": (
