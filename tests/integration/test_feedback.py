@@ -241,3 +241,40 @@ async def test_feedback_survives_a_restart_on_the_embedded_store(tmp_path: Path)
     settings = BufferSettings(backend="embedded", data_dir=str(tmp_path))
     threshold = await _label_and_close(EmbeddedBuffer.open(settings))
     await _reopened(EmbeddedBuffer.open(settings), threshold)
+
+
+async def test_ranker_retrains_on_its_schedule_and_the_alerts_ask_it() -> None:
+    """Started, the desk retrains soon and then every interval (off the loop), and
+    the outbound alerts of a service with Alertmanager receivers ask it for p_true."""
+    import asyncio
+    import dataclasses
+
+    from tsad.integrations.hub import Integrations
+    from tsad.settings import IntegrationSettings
+
+    settings = dataclasses.replace(
+        _settings(),
+        feedback=FeedbackSettings(first_train_s=0.01, retrain_every_s=0.05),
+        integrations=IntegrationSettings(alertmanager_urls=("http://am.test:9093",)),
+    )
+    svc = TsadService(settings, buffer=MemoryBuffer())
+    seen: list[str] = []
+    real = svc.feedback.train
+
+    async def counted():  # type: ignore[no-untyped-def]
+        seen.append("train")
+        return await real()
+
+    svc.feedback.train = counted  # type: ignore[method-assign]
+    hub = Integrations(svc, settings)
+    try:
+        assert hub.outbound is not None and hub.outbound.ranker == svc.feedback.p_true
+        svc.feedback.start()
+        for _ in range(100):
+            if len(seen) >= 2:
+                break
+            await asyncio.sleep(0.02)
+        assert len(seen) >= 2 and "enough labels" in svc.feedback.status.reason
+    finally:
+        await hub.close()
+        await svc.close()
