@@ -177,10 +177,11 @@ async def test_ranker_stays_off_until_enough_labels_then_scores_alerts(
     service: TsadService,
 ) -> None:
     """Below the label minimum the ranker is off and says why; with enough labelled
-    alerts it trains and gives a probability for a new alert."""
+    alerts it trains and gives a probability for a new alert and for each incident."""
     status = await service.feedback.train()
     assert not status.enabled and "enough labels" in status.reason
     assert await service.feedback.p_true("cpu", T0, 0.9, 1.0, 1) is None
+    assert await service.feedback.rank("cpu", []) == []
     for sid in ("a", "b"):
         i = await _ready(service, sid)
         for k, (height, label) in enumerate([(5.0, "false_positive"), (300.0, "true_positive")]):
@@ -194,6 +195,10 @@ async def test_ranker_stays_off_until_enough_labels_then_scores_alerts(
     assert status.enabled and status.labels == 4 and status.true_labels == 2
     p = await service.feedback.p_true("a", T0 + 2000 * HOUR, 0.99, 2.0, 1)
     assert p is not None and 0.0 <= p <= 1.0
+    incidents = await service.incidents("a", None, None)
+    ranks = await service.feedback.rank("a", incidents)
+    assert len(ranks) == len(incidents) >= 2
+    assert all(r is not None and 0.0 <= r <= 1.0 for r in ranks)
 
 
 async def _label_and_close(buffer: Buffer) -> float:
