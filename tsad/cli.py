@@ -551,6 +551,15 @@ def _mount_bench() -> None:
 _mount_bench()
 
 
+def _mount_feedback() -> None:
+    from tsad.feedback.cli import feedback_app
+
+    app.add_typer(feedback_app, name="feedback", help="Label alerts on a running tsad.")
+
+
+_mount_feedback()
+
+
 def _print_version(value: bool) -> None:
     if value:
         print(f"tsad {__version__}")

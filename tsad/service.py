@@ -25,8 +25,16 @@ from tsad.detect.threshold import (
     check_ratio,
     check_sensitivity,
     threshold_for,
+    threshold_log_odds,
 )
 from tsad.errors import InvalidInput, NotEnoughPoints, SeriesNotFound, TooLarge, TsadError
+from tsad.feedback.adapt import (
+    adapted_sensitivity,
+    drop_expected,
+    outside_expected,
+    with_unscored,
+)
+from tsad.feedback.component import FeedbackDesk, adaptation_of
 from tsad.global_fit import (
     GlobalFitResult,
     global_fit_due,
@@ -94,6 +102,8 @@ class SeriesView:
     points_needed: int = 0
     sensitivity: float = DEFAULT_SENSITIVITY
     threshold: float = 1.0
+    feedback_count: int = 0
+    threshold_offset: float = 0.0
 
 
 def anomaly_records(scored: Scored) -> list[dict[str, Any]]:
@@ -146,6 +156,8 @@ class TsadService:
         # observers of the hot and cold paths (outbound alerts, metrics)
         self.ingest_listeners: list[Callable[[IngestResult], Awaitable[None]]] = []
         self.fit_listeners: list[Callable[[float, bool], None]] = []
+        # operator feedback: per-series adaptation and the learned alert ranker
+        self.feedback = FeedbackDesk(self)
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -162,6 +174,7 @@ class TsadService:
         return await self.scheduler.schedule(job)
 
     async def close(self) -> None:
+        await self.feedback.stop()
         await self.scheduler.stop()
         if self._own_scheduler:
             await self.scheduler.close()
@@ -214,20 +227,24 @@ class TsadService:
             state = {**state, "meta": meta}
             await self.buffer.put_state(series_id, state)
         band = self._band(series_id, state)
-        order = np.argsort(ts, kind="stable")
+        unsorted = bool(ts.shape[0] > 1 and np.any(np.diff(ts) < 0))
+        if unsorted:
+            order = np.argsort(ts, kind="stable")
+            ts, y = ts[order], y[order]
         sens = self._sensitivity(state)
         scorer = await self.buffer.get_scorer(series_id) if band is not None else None
+        keep = outside_expected(ts, adaptation_of(state).expected)
         flagged, due = score_arrivals(
             band,
-            ts[order],
-            y[order],
+            ts[keep],
+            y[keep],
             ScorerState.from_state(scorer) if scorer else None,
             sens,
         )
         if flagged is None:
-            scored = unscored(ts[order], y[order])
+            scored = unscored(ts, y)
         else:
-            scored = flagged.scored
+            scored = with_unscored(flagged.scored, ts, y, keep)
             await self.buffer.put_scorer(series_id, flagged.state.to_state())
         if scored.is_anomaly.any():
             await self.buffer.add_anomalies(series_id, anomaly_records(scored))
@@ -236,7 +253,7 @@ class TsadService:
             series_id=series_id,
             accepted=result.accepted,
             duplicates=result.duplicates,
-            unsorted=bool(ts.shape[0] > 1 and np.any(np.diff(ts) < 0)),
+            unsorted=unsorted,
             scored=scored,
             refit_scheduled=scheduled,
         )
@@ -253,9 +270,19 @@ class TsadService:
         raw = await self.buffer.get_scorer(series_id)
         return raw is None or not ScorerState.from_state(raw).warm
 
-    def _sensitivity(self, state: dict[str, Any]) -> float:
+    def base_sensitivity(self, state: dict[str, Any]) -> float:
+        """The series' sensitivity as set (stored, else the setting)."""
         stored = state.get("meta", {}).get("sensitivity")
         return float(stored) if stored is not None else self.settings.models.sensitivity
+
+    def series_sensitivity(self, state: dict[str, Any]) -> float:
+        """The sensitivity the series is flagged at now: as set, moved by its feedback."""
+        step = int(state.get("meta", {}).get("step_ms") or 60_000)
+        return adapted_sensitivity(
+            self.base_sensitivity(state), adaptation_of(state), time.time() * 1000, step
+        )
+
+    _sensitivity = series_sensitivity
 
     def _band(self, series_id: str, state: dict[str, Any]) -> StoredBand | None:
         raw = state.get("band")
@@ -290,6 +317,7 @@ class TsadService:
             return None
         state = await self.buffer.get_state(series_id) or {}
         meta = dict(state.get("meta", {}))
+        window = drop_expected(window, adaptation_of(state).expected)
         started = time.perf_counter()
         try:
             stored, report = await self.runner.run(
@@ -625,8 +653,11 @@ class TsadService:
             dict(state.get("meta", {})),
             learning=needed > 0,
             points_needed=needed,
-            sensitivity=sens,
+            sensitivity=self.base_sensitivity(state),
             threshold=threshold_for(sens),
+            feedback_count=adaptation_of(state).count,
+            threshold_offset=threshold_log_odds(sens)
+            - threshold_log_odds(self.base_sensitivity(state)),
         )
 
     async def points(self, series_id: str, start: int | None, end: int | None) -> Series:

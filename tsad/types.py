@@ -85,6 +85,12 @@ class Buffer(Protocol):
 
     async def close(self) -> None: ...
 
+    # operator feedback (tsad.feedback): a small bounded list of records per series,
+    # replaced whole; deleted with the series
+    async def get_feedback(self, series_id: str) -> list[dict[str, Any]]: ...
+
+    async def put_feedback(self, series_id: str, records: Sequence[dict[str, Any]]) -> None: ...
+
 
 @runtime_checkable
 class Forecaster(Protocol):

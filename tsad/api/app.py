@@ -34,6 +34,8 @@ from tsad.api.routes.azure import azure_routes
 from tsad.api.routes.changepoints import changepoints
 from tsad.api.routes.console import console_routes
 from tsad.api.routes.detect import detect
+from tsad.api.routes.export import export_series
+from tsad.api.routes.feedback import feedback_routes
 from tsad.api.routes.forecast import forecast
 from tsad.api.routes.grafana import grafana_routes
 from tsad.api.routes.health import health_routes
@@ -101,6 +103,8 @@ def create_app(
                 await svc.start()
             app.state.service = svc
             app.state.runner = svc.runner
+            if injected is None:
+                svc.feedback.start()  # the ranker's retraining schedule
             hub = attach(app.state, svc, settings)
             stack.push_async_callback(hub.close)
             warm = asyncio.create_task(_warm_up(svc), name="tsad-warm-up")
@@ -118,6 +122,8 @@ def create_app(
     routes: list[ControllerRouterHandler] = [
         health_routes,
         series_routes,
+        feedback_routes,
+        export_series,
         forecast,
         detect,
         timegpt_routes,
