@@ -42,7 +42,15 @@ from tsad.global_fit import (
     pick_series,
     regular,
 )
-from tsad.jobs import DetectOutcome, ForecastOutcome, detect_job, forecast_job, refit_job
+from tsad.jobs import (
+    DetectOutcome,
+    ForecastOutcome,
+    detect_job,
+    each_job,
+    forecast_job,
+    insample_job,
+    refit_job,
+)
 from tsad.models.catalogue import global_models
 from tsad.models.registry import ModelRegistry
 from tsad.queue import make_refit_queue
@@ -512,6 +520,55 @@ class TsadService:
             sens,
             ratio,
             timeout=self.settings.api.request_deadline_s,
+        )
+
+    async def forecast_each(
+        self,
+        series: Sequence[tuple[IntArray, FloatArray]],
+        *,
+        h: int,
+        levels: Sequence[float],
+        model: str | None = None,
+        freq: str | None = None,
+        insample: bool = False,
+    ) -> list[ForecastOutcome]:
+        """``forecast`` (or, with ``insample``, the in-sample band) of many inline series
+        in one model job, as a request carrying many series (TimeGPT's) asks."""
+        max_h = self.settings.models.max_horizon
+        if not insample and not 1 <= h <= max_h:
+            raise InvalidInput(f"h must be an integer from 1 to {max_h}, got {h!r}", max_h=max_h)
+        lv = check_levels(levels)
+        self.registry.resolve(model)
+        self._check_batch(sum(int(ts.shape[0]) for ts, _ in series))
+        models = self.settings.models
+        job, shared = (
+            (insample_job, (models, model, freq, lv))
+            if insample
+            else (forecast_job, (models, model, freq, h, lv))
+        )
+        return await self.runner.run(
+            each_job, job, shared, list(series), timeout=self.settings.api.request_deadline_s
+        )
+
+    async def detect_each(
+        self,
+        series: Sequence[tuple[IntArray, FloatArray]],
+        *,
+        level: float,
+        model: str | None = None,
+        mode: str = "batch",
+        freq: str | None = None,
+    ) -> list[DetectOutcome]:
+        """``detect`` of many inline series in one model job (the same flags and score
+        as every other path), at the default sensitivity."""
+        lv = check_levels([level])[0]
+        if mode not in ("batch", "online"):
+            raise InvalidInput(f"mode must be 'batch' or 'online', got {mode!r}")
+        self.registry.resolve(model)
+        self._check_batch(sum(int(ts.shape[0]) for ts, _ in series))
+        shared = (self.settings.models, model, freq, lv, mode, self._sensitivity({}), None)
+        return await self.runner.run(
+            each_job, detect_job, shared, list(series), timeout=self.settings.api.request_deadline_s
         )
 
     async def changepoints(
