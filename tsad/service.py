@@ -134,6 +134,10 @@ class TsadService:
         # observers of the hot and cold paths (outbound alerts, metrics)
         self.ingest_listeners: list[Callable[[IngestResult], Awaitable[None]]] = []
         self.fit_listeners: list[Callable[[float, bool], None]] = []
+        # groups of series: multivariate detection (tsad.multivariate.groups)
+        from tsad.multivariate.groups import GroupService
+
+        self.groups = GroupService(self)
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -141,6 +145,7 @@ class TsadService:
         stop = getattr(self.scheduler, "stop", None)
         if stop is not None:
             await stop()
+        await self.groups.close()
         self.runner.close()
         self.global_runner.close()
         await self.buffer.close()

@@ -36,6 +36,7 @@ from tsad.api.routes.console import console_routes
 from tsad.api.routes.detect import detect
 from tsad.api.routes.forecast import forecast
 from tsad.api.routes.grafana import grafana_routes
+from tsad.api.routes.groups import group_routes
 from tsad.api.routes.health import health_routes
 from tsad.api.routes.remote_write import remote_write_routes
 from tsad.api.routes.series import series_routes
@@ -134,6 +135,7 @@ def create_app(
         detect,
         timegpt_routes,
         changepoints,
+        group_routes,
         *azure_routes,
         *webhook_routes,
         *grafana_routes,
