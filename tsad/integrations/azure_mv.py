@@ -99,13 +99,16 @@ async def train(service: TsadService, raw: bytes) -> dict[str, Any]:
     if not isinstance(window, int) or isinstance(window, bool) or not 28 <= window <= 2880:
         raise fail("BadArgument", "'slidingWindow' must be an integer from 28 to 2880.")
     name = body.get("displayName")
-    model = await service.groups.models.train(
-        _source(body),
-        _time(body, "startTime"),
-        _time(body, "endTime"),
-        name if isinstance(name, str) else None,
-        window,
-    )
+    try:
+        model = await service.groups.models.train(
+            _source(body),
+            _time(body, "startTime"),
+            _time(body, "endTime"),
+            name if isinstance(name, str) else None,
+            window,
+        )
+    except InvalidInput as exc:  # Azure answers every bad argument with a 400
+        raise fail("BadArgument", exc.detail) from None
     return encode_model(model)
 
 
@@ -213,7 +216,10 @@ def _variables(body: dict[str, Any]) -> Aligned:
             raise fail("BadArgument", f"variable {item['variable']!r}: {exc.detail}") from None
         order = np.argsort(ts, kind="stable")
         members[item["variable"]] = Series(ts[order], y[order])
-    return align(members)
+    try:
+        return align(members)
+    except InvalidInput as exc:
+        raise fail("BadArgument", exc.detail) from None
 
 
 def detect_last(service: TsadService, model_id: str, raw: bytes) -> dict[str, Any]:
@@ -221,7 +227,10 @@ def detect_last(service: TsadService, model_id: str, raw: bytes) -> dict[str, An
     model = service.groups.models.get(model_id)
     top = _top(body)
     aligned = _variables(body)
-    scored = service.groups.models.score(model, aligned)
+    try:
+        scored = service.groups.models.score(model, aligned)
+    except InvalidInput as exc:
+        raise fail("BadArgument", exc.detail) from None
     idx = {v: j for j, v in enumerate(aligned.variables)}
     ratios = aligned.filled_ratio()
     states = variable_states(

@@ -3,10 +3,10 @@
 Fitted on standardised training rows: T² measures how far a row lies inside the
 principal subspace (in units of each component's variance), Q how far it lies off
 it. Each is divided by its own 99th percentile on the training rows, and the row's
-surprise ratio is the larger. Contributions: each variable's squared residual
-(its part of Q) plus its part of T² (``z_j · Σ_k t_k v_kj / λ_k``, floored at 0),
-each part weighted by the statistic's ratio. Plain numpy (an SVD): no model
-library needed for the default detector.
+surprise ratio is the larger. Contributions are reconstruction-based (Alcala & Qin's
+RBC) on the combined index ``T²/T²₉₉ + Q/Q₉₉``: for a broken relation between two
+variables it names the one that moved, where plain residual shares split evenly.
+Plain numpy (an SVD): no model library needed for the default detector.
 """
 
 from __future__ import annotations
@@ -65,12 +65,20 @@ class PcaT2Q:
 
     def contributions(self, rows: FloatArray) -> FloatArray:
         z = (rows - self.mean) / self.scale
-        t = z @ self.axes.T
-        resid = z - t @ self.axes
-        t2_part = np.maximum(z * ((t / self.var) @ self.axes), 0.0) / self.t2_q99
-        q_part = resid**2 / self.q_q99
-        out: FloatArray = t2_part + q_part
+        m = self._index_matrix()
+        mz = z @ m
+        out: FloatArray = mz**2 / np.maximum(np.diag(m), _EPS)
         return out
+
+    def _index_matrix(self) -> FloatArray:
+        """``M`` of the combined index ``zᵀMz = T²/T²₉₉ + Q/Q₉₉``: reconstruction-based
+        contribution of variable j is ``(Mz)_j² / M_jj``, how much the index falls when
+        variable j alone is moved to the value the others expect of it."""
+        p = self.axes.T
+        m: FloatArray = (p / self.var) @ p.T / self.t2_q99 + (
+            np.eye(p.shape[0]) - p @ p.T
+        ) / self.q_q99
+        return m
 
     def to_state(self) -> dict[str, Any]:
         return {
