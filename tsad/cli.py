@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -136,22 +136,35 @@ def serve(
     limit_concurrency: int | None = typer.Option(
         None, min=1, help="Answer 503 beyond this many open connections (slow clients)."
     ),
+    workers: int = typer.Option(
+        1,
+        min=1,
+        max=64,
+        help="HTTP worker processes sharing the port. More than 1 needs TSAD_REDIS_URL: "
+        "the embedded store belongs to one process.",
+    ),
 ) -> None:
     """Run the HTTP API (uvicorn) on the embedded store (TSAD_DATA_DIR) or Redis."""
     settings = load_settings()
+    if workers > 1 and not settings.buffer.redis_url:
+        fail(
+            f"--workers {workers} needs TSAD_REDIS_URL: the embedded store (and the memory "
+            "buffer) live in one process, so worker processes would not see each other's "
+            "points; run one process, or point the workers at Redis",
+            2,
+        )
     with friendly_errors():
         import uvicorn
 
         from tsad.api.app import create_app
 
         _check_data_dir(settings)
-        application = create_app(settings)
+        application = create_app(settings) if workers == 1 else None
     base = base_url(host, port)
-    print(f"tsad {__version__} on {base} · buffer: {describe_buffer(settings)}")
+    shown = f" · {workers} workers" if workers > 1 else ""
+    print(f"tsad {__version__} on {base} · buffer: {describe_buffer(settings)}{shown}")
     print(f"console: {base}/ · API docs: {base}/schema · Ctrl-C or SIGTERM stops", flush=True)
-    # uvicorn owns SIGINT/SIGTERM: it stops accepting, finishes in-flight requests, runs shutdown
-    uvicorn.run(
-        application,
+    common: dict[str, Any] = dict(
         host=host,
         port=port,
         log_level=log_level.value,
@@ -159,6 +172,18 @@ def serve(
         timeout_graceful_shutdown=timeout_graceful_shutdown,
         limit_concurrency=limit_concurrency,
     )
+    # uvicorn owns SIGINT/SIGTERM: it stops accepting, finishes in-flight requests, runs shutdown
+    if application is not None:
+        uvicorn.run(application, **common)
+        return
+    import os
+
+    from tsad.api.workers import SUPERVISOR_ENV
+
+    # each worker process builds its own app from the same environment; it exits when
+    # this supervisor dies, however it dies
+    os.environ[SUPERVISOR_ENV] = str(os.getpid())
+    uvicorn.run("tsad.api.workers:worker_app", factory=True, workers=workers, **common)
 
 
 def base_url(host: str, port: int) -> str:

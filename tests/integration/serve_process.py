@@ -19,7 +19,7 @@ from tests.redis_server import free_port
 class ServeProcess:
     """Starts `python -m tsad serve` and waits until /ready answers 200."""
 
-    def __init__(self, log: Path, **env: str) -> None:
+    def __init__(self, log: Path, *args: str, **env: str) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         full = {k: v for k, v in os.environ.items() if not k.startswith("TSAD_")}
@@ -28,7 +28,7 @@ class ServeProcess:
         self._log = log.open("a")
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tsad", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "tsad", "serve", "--port", str(self.port), *args],
             env=full,
             stdout=self._log,
             stderr=subprocess.STDOUT,

@@ -154,7 +154,8 @@ def create_app(
             "metrics": Provide(_metrics, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
-        guards=[api_key_guard],
+        # no keys configured: no app-wide guard (Litestar copies the handler per guard call)
+        guards=[api_key_guard] if settings.api.api_keys else [],
         middleware=[metrics.middleware, *limiter.middleware],
         stores=limiter.stores,
         lifespan=[lifespan],

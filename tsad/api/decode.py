@@ -24,6 +24,8 @@ from tsad.series import FloatArray, IntArray, parse_points, parse_timestamp
 T = TypeVar("T")
 
 _NUMERIC_PAIRS = list[tuple[float, float]]
+_NUMBER = (int, float)  # exact types: bool is an int subclass and is not a number here
+_SMALL = 8  # batches up to this many points take the plain-Python path
 _MIN_MS, _MAX_MS = -62_135_596_800_000, 253_402_300_799_000  # years 1 to 9999, as parse_timestamp
 
 
@@ -79,6 +81,9 @@ def points_arrays(points: list[Any]) -> tuple[IntArray, FloatArray]:
     objects, nulls, out-of-range stamps) goes to ``parse_points``, which names the
     first bad point.
     """
+    if len(points) <= _SMALL:
+        small = _small_pairs(points)
+        return small if small is not None else parse_points(points)
     try:
         pairs = msgspec.convert(points, _NUMERIC_PAIRS)
     except msgspec.ValidationError:
@@ -90,6 +95,30 @@ def points_arrays(points: list[Any]) -> tuple[IntArray, FloatArray]:
     if not ok:
         return parse_points(points)
     return ms.astype(np.int64), np.ascontiguousarray(arr[:, 1])
+
+
+def _small_pairs(points: list[Any]) -> tuple[IntArray, FloatArray] | None:
+    """A few numeric ``[t, v]`` pairs converted in plain Python (what a single-point post
+    sends: numpy's per-call overhead is most of the cost there), or None for anything
+    the general path must look at. Same rounding and range rule as the vectorised path."""
+    stamps: list[int] = []
+    values: list[float] = []
+    for point in points:
+        if type(point) is not list or len(point) != 2:
+            return None
+        t, v = point
+        if type(t) not in _NUMBER or type(v) not in _NUMBER:
+            return None
+        scaled = float(t) * 1000.0
+        value = float(v)
+        if not (math.isfinite(scaled) and math.isfinite(value)):
+            return None
+        ms = round(scaled)  # round half to even, like np.rint
+        if not _MIN_MS <= ms <= _MAX_MS:
+            return None
+        stamps.append(ms)
+        values.append(value)
+    return np.array(stamps, np.int64), np.array(values, np.float64)
 
 
 def inline_points(points: list[Any] | None, limit: int) -> tuple[IntArray, FloatArray] | None:

@@ -23,6 +23,8 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        # labelled children by (method, route template, status): a bounded set
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self.requests = Counter(
             "tsad_http_requests",
             "HTTP requests answered, by method, route template and status",
@@ -84,10 +86,14 @@ class Metrics:
             try:
                 await app(scope, receive, send_and_watch)
             finally:
-                route = _route(scope)
-                labels = (scope.get("method", "GET"), route, str(status))
-                self.latency.labels(*labels).observe(time.perf_counter() - started)
-                self.requests.labels(*labels).inc()
+                key = (scope.get("method", "GET"), _route(scope), status)
+                children = self._children.get(key)
+                if children is None:  # prometheus' labels() lookup is slow per request
+                    labels = (key[0], key[1], str(status))
+                    children = (self.latency.labels(*labels), self.requests.labels(*labels))
+                    self._children[key] = children
+                children[0].observe(time.perf_counter() - started)
+                children[1].inc()
 
         return timed
 

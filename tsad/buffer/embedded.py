@@ -16,7 +16,9 @@ moves the series' floor and drops whole chunks below it.
 
 from __future__ import annotations
 
+import asyncio
 import bisect
+import logging
 import os
 import sqlite3
 from collections.abc import Sequence
@@ -35,6 +37,8 @@ from tsad.errors import BufferUnavailable
 from tsad.series import FloatArray, IntArray, Series, clean
 from tsad.settings import BufferSettings
 from tsad.types import AppendResult, SeriesInfo
+
+log = logging.getLogger("tsad.buffer.embedded")
 
 CHUNK = 4_096  # most points per chunk row
 DIRECT_MIN = 64  # an in-order batch this large becomes chunks at once
@@ -121,6 +125,12 @@ def _split(ts: np.ndarray, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]
     return [(ts[a : a + CHUNK], y[a : a + CHUNK]) for a in range(0, ts.shape[0], CHUNK)]
 
 
+def _consume_outcome(fut: asyncio.Future[Any]) -> None:
+    """Retrieve an unawaited write's outcome; a failure already made the writer reload."""
+    if not fut.cancelled() and fut.exception() is not None:
+        log.warning("a scorer write failed: %s", fut.exception())
+
+
 class EmbeddedBuffer:
     """``Buffer`` on SQLite in one data dir, owned by this process (a lock file)."""
 
@@ -179,7 +189,9 @@ class EmbeddedBuffer:
         rows = _AppendRows(no=disk.no, name=name)
         floor = int(cur_ts[0])
         new_ts, new_y = cleaned.series.ts, cleaned.series.y
-        keep = int(np.searchsorted(new_ts, floor))
+        # bisect, not np.searchsorted: numpy releases the GIL there, and handing it to
+        # the writer thread mid-request costs far more than the search
+        keep = bisect.bisect_left(new_ts.tolist(), floor) if new_ts[0] < floor else 0
         new_ts, new_y = new_ts[keep:], new_y[keep:]
         if new_ts.shape[0] >= DIRECT_MIN and (last is None or new_ts[0] > last):
             self._add_chunks(disk, rows, new_ts, new_y)
@@ -260,7 +272,11 @@ class EmbeddedBuffer:
         raw = encoder.encode(scorer)
         self._mem.adopt_scorer(series_id, decode_dict(raw))
         disk, name = self._disk(series_id)
-        await self._writer.submit(partial(_write_scorer, disk.no, name, raw), write=True, gen=gen)
+        # not awaited: the scorer is derived state (a lost one is primed again from the
+        # history at the next refit), so the hot path does not wait a second commit for
+        # it; it joins the same ordered queue, so it lands with the next group
+        fut = self._writer.submit(partial(_write_scorer, disk.no, name, raw), write=True, gen=gen)
+        fut.add_done_callback(_consume_outcome)
 
     async def add_anomalies(self, series_id: str, records: Sequence[dict[str, Any]]) -> None:
         if not records:

@@ -182,10 +182,10 @@ class MemoryBuffer:
 
     async def get_scorer(self, series_id: str) -> dict[str, Any] | None:
         scorer = self._scorers.get(series_id)
-        return copy.deepcopy(scorer) if scorer is not None else None
+        return _copy_flat(scorer) if scorer is not None else None
 
     async def put_scorer(self, series_id: str, scorer: dict[str, Any]) -> None:
-        self._scorers[series_id] = copy.deepcopy(scorer)
+        self._scorers[series_id] = _copy_flat(scorer)
 
     def adopt_scorer(self, series_id: str, scorer: dict[str, Any]) -> None:
         """Keep ``scorer`` as it is (the caller hands it over: no copy)."""
@@ -223,6 +223,12 @@ class MemoryBuffer:
 
     async def close(self) -> None:
         return None
+
+
+def _copy_flat(scorer: dict[str, Any]) -> dict[str, Any]:
+    """A scorer state is flat (numbers and lists of numbers): copy just that deep
+    (``copy.deepcopy`` is most of an append's cost on this path)."""
+    return {k: list(v) if isinstance(v, list) else v for k, v in scorer.items()}
 
 
 def _merge_into(

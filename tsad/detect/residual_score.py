@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -111,8 +111,11 @@ class ScorerState:
 
     def to_state(self) -> dict[str, Any]:
         """Plain JSON (infinities as None)."""
-        out = asdict(self)
-        return {k: (None if isinstance(v, float) and math.isinf(v) else v) for k, v in out.items()}
+        # by hand, not dataclasses.asdict: that deep-copies, and this runs per append
+        out = {k: getattr(self, k) for k in _FIELDS}
+        out = {k: (None if isinstance(v, float) and math.isinf(v) else v) for k, v in out.items()}
+        out["recent_z"] = list(self.recent_z)
+        return out
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> ScorerState:
@@ -255,6 +258,9 @@ def insample_reference(y: FloatArray, season: int) -> FloatArray:
     if season <= 1:
         return np.full(y.shape[0], np.nan)
     return lagged_median(y, season, [-k for k in range(1, SEASONS_BACK + 1)])
+
+
+_FIELDS = tuple(f.name for f in fields(ScorerState))
 
 
 def residual_scores(

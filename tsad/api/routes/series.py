@@ -67,25 +67,32 @@ def validated_points(
 
 
 def ingest_response(result: IngestResult, metrics: Metrics) -> IngestResponse:
-    anomalies = result.anomalies
-    up = int(np.count_nonzero(anomalies.direction > 0))
-    metrics.count_ingest(result.accepted, up, len(anomalies) - up)
+    scored = result.scored
+    if scored.is_anomaly.any():
+        anomalies = result.anomalies
+        up = int(np.count_nonzero(anomalies.direction > 0))
+        flagged, down = encode.scored_points(anomalies), len(anomalies) - up
+    else:  # the common case: skip the empty selections and their encoding
+        flagged, up, down = [], 0, 0
+    metrics.count_ingest(result.accepted, up, down)
     return IngestResponse(
         series_id=result.series_id,
         accepted=result.accepted,
         duplicates=result.duplicates,
         unsorted=result.unsorted,
-        scored=int(np.count_nonzero(~np.isnan(result.scored.expected))),
-        anomalies=encode.scored_points(anomalies),
+        scored=len(scored) - int(np.isnan(scored.expected).sum()),
+        anomalies=flagged,
         refit_scheduled=result.refit_scheduled,
     )
 
 
 @post(SERIES + "/points", status_code=200, operation_class=json_body(IngestRequest))
-async def append_points(
-    series_id: str, request: Request[Any, Any, Any], service: TsadService, metrics: Metrics
-) -> IngestResponse:
+async def append_points(series_id: str, request: Request[Any, Any, Any]) -> IngestResponse:
     """Append points to a series and score them against its stored band."""
+    # the hottest route reads the app state itself: resolving two dependencies makes
+    # Litestar start a task group per request
+    service: TsadService = request.app.state.service
+    metrics: Metrics = request.app.state.metrics
     body = await read_json(request, IngestRequest)
     ts, y = validated_points(service, series_id, body.points, body.freq, body.model)
     result = await service.ingest(
