@@ -59,6 +59,9 @@ RETRAIN_ROWS = 2_000
 #: rows of history a fit reads
 FIT_ROWS = 10_000
 MAX_GROUPS = 1_000
+#: share of the most surprising rows a robust fit leaves out of its middle fit
+TRIM = 0.1
+TRIM_ROUNDS = 3
 MAX_MEMBERS = 100
 ANOMALY_HISTORY = 10_000
 
@@ -148,13 +151,31 @@ def detect_aligned(
 
 
 def robust_fit(detector: str, aligned: Aligned) -> MultivariateDetector:
-    """Fit on every row, then again without the rows that fit flags (one fault must
-    not teach the model that it is normal), if enough rows remain."""
-    det = fit_detector(detector, aligned, slice(None))
-    keep = ~score_aligned(aligned, det).is_anomaly
-    if keep.sum() >= max(10, len(aligned) // 2) and not keep.all():
+    """A fit that a fault inside the rows does not teach: fit on the ``1 − TRIM`` rows
+    least surprising to a full Mahalanobis distance (a fault cannot bend the model),
+    then a last fit on every row that trimmed model does not flag (calibrated on all
+    the normal rows again). Used by batch detection and by every background fit."""
+    t = TUNING[detector]
+    feats = trailing_mean(aligned.values, t.window)
+    if len(aligned) < 20:
         det = make_detector(detector)
-        det.fit(trailing_mean(aligned.values, TUNING[detector].window)[keep])
+        det.fit(feats)
+        return det
+    # the trimming keeps every component but one (T² and a one-dimensional Q): a fault
+    # inside the rows is far along a direction of small variance, whatever the detector
+    core = np.ones(len(aligned), dtype=bool)
+    for _ in range(TRIM_ROUNDS):  # each round drops the core's most distant rows
+        full = make_detector("pca", n_components=feats.shape[1])
+        full.fit(feats[core])
+        r = full.ratio(feats)
+        core &= r <= np.quantile(r[core], 1.0 - TRIM)
+    det = make_detector(detector)
+    det.fit(feats[core])
+    # rows within the trimmed model's own 99th percentile (a fault's ramp stays out)
+    keep = det.ratio(feats) <= 1.0
+    if keep.sum() >= max(10, len(aligned) // 2):
+        det = make_detector(detector)
+        det.fit(feats[keep])
     return det
 
 

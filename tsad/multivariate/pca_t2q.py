@@ -45,7 +45,7 @@ class PcaT2Q:
         self.scale = np.where(sd > _EPS, sd, 1.0)
         z = (rows - self.mean) / self.scale
         _, s, vt = np.linalg.svd(z, full_matrices=False)
-        k = max(1, min(self.n_components, vt.shape[0] - 1 if vt.shape[0] > 1 else 1))
+        k = max(1, min(self.n_components, vt.shape[0] - 1))
         self.axes = vt[:k]
         self.var = np.maximum(s[:k] ** 2 / max(1, rows.shape[0] - 1), _EPS)
         t2, q = self._stats(z)
