@@ -62,7 +62,7 @@ async def test_batch_and_online_detect_name_the_contributor(client: AsyncTestCli
         pts = r.json()["points"]
         assert len(pts) == 400
         flagged = [p for p in pts if p["is_anomaly"]]
-        assert flagged and all(320 <= pts.index(p) for p in flagged[:5])
+        assert flagged and all(pts.index(p) >= 320 for p in flagged[:5])
         assert pts[370]["is_anomaly"] and pts[370]["contributors"][0]["series_id"] == "lat"
         assert all(p["score"] >= r.json()["threshold"] for p in flagged)
     assert all(p["learning"] and not p["is_anomaly"] for p in pts[:100])

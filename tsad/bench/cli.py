@@ -72,8 +72,17 @@ def skab(
     out: Path = typer.Option(Path("bench-out/skab"), "--out", help="results directory"),
     cv: bool = typer.Option(False, "--cv/--no-cv", help="leave-one-folder-out CV of the constants"),
     detectors: str = typer.Option("pca,iforest", "--detectors", help="comma-separated"),
+    time_rows: int = typer.Option(
+        3000, "--time-rows", min=1, help="rows replayed to time the hot path"
+    ),
 ) -> None:
     """Multivariate detectors on SKAB: F1/FAR/MAR, change-point NAB, cost per row."""
     from tsad.bench.skab import run_skab
 
-    run_skab(data, out, cv=cv, detectors=[d.strip() for d in detectors.split(",") if d.strip()])
+    run_skab(
+        data,
+        out,
+        cv=cv,
+        detectors=[d.strip() for d in detectors.split(",") if d.strip()],
+        timed_rows=time_rows,
+    )

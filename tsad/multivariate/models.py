@@ -79,7 +79,7 @@ def read_wide_csv(text: str) -> Aligned:
     stamps = pd.to_datetime(df.iloc[:, 0], utc=True, errors="coerce")
     if stamps.isna().any():
         raise InvalidInput("the CSV's first column must hold timestamps")
-    ts = stamps.to_numpy().astype("datetime64[ms]").astype(np.int64)
+    ts = stamps.dt.tz_localize(None).to_numpy().astype("datetime64[ms]").astype(np.int64)
     members: dict[str, Series] = {}
     for col in df.columns[1:]:
         y = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=np.float64)
