@@ -48,7 +48,7 @@ class RollingMean:
         self.ring[slot] = row
         self.total += row
         self.count += 1
-        out: FloatArray = self.total / min(self.count, self.window)
+        out: FloatArray = self.total * (1.0 / min(self.count, self.window))
         return out
 
     def to_state(self) -> dict[str, Any]:

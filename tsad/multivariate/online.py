@@ -17,7 +17,7 @@ import numpy as np
 from tsad.detect.threshold import DEFAULT_SENSITIVITY, threshold_for, threshold_log_odds
 from tsad.multivariate.detector import MultivariateDetector, detector_from_state
 from tsad.multivariate.features import RollingMean
-from tsad.multivariate.scoring import TUNING, Tuning, shares_of, to_score
+from tsad.multivariate.scoring import TUNING, Tuning
 from tsad.series import FloatArray
 
 
@@ -47,18 +47,21 @@ class OnlineGroupScorer:
         self.features = RollingMean(variables, self.tuning.window)
         self.ratio = RollingMean(1, self.tuning.smooth)
         self.contrib = RollingMean(variables, self.tuning.smooth)
+        self._base = threshold_log_odds(DEFAULT_SENSITIVITY)
+        self._threshold = threshold_for(sensitivity)
+        self._flag_ratio = self.tuning.k * math.exp(threshold_log_odds(sensitivity) - self._base)
 
     def push(self, row: FloatArray) -> RowScore:
         f = self.features.push(np.asarray(row, dtype=np.float64))[None, :]
-        r = float(self.ratio.push(self.detector.ratio(f))[0])
-        c = self.contrib.push(self.detector.contributions(f)[0])
-        score = float(to_score(np.array([r]), self.tuning.k)[0])
-        flagged = score >= threshold_for(self.sensitivity)
-        margin = math.exp(
-            threshold_log_odds(self.sensitivity) - threshold_log_odds(DEFAULT_SENSITIVITY)
-        )
-        severity = min(1.0, max(0.0, 1.0 - self.tuning.k * margin / max(r, 1e-12)))
-        return RowScore(score, flagged, severity if flagged else 0.0, shares_of(c[None, :])[0])
+        r = max(float(self.ratio.push(self.detector.ratio(f))[0]), 1e-12)
+        c = np.maximum(self.contrib.push(self.detector.contributions(f)[0]), 0.0)
+        # scalar arithmetic: the same mapping as scoring.to_score, without array overhead
+        score = 1.0 / (1.0 + math.exp(-(self._base + math.log(r / self.tuning.k))))
+        flagged = score >= self._threshold
+        severity = min(1.0, max(0.0, 1.0 - self._flag_ratio / r)) if flagged else 0.0
+        total = float(c.sum())
+        shares = c / total if total > 0 else np.zeros_like(c)
+        return RowScore(score, flagged, severity, shares)
 
     def to_state(self) -> dict[str, Any]:
         return {

@@ -4,8 +4,9 @@ Fitted on standardised training rows: T² measures how far a row lies inside the
 principal subspace (in units of each component's variance), Q how far it lies off
 it. Each is divided by its own 99th percentile on the training rows, and the row's
 surprise ratio is the larger. Contributions are reconstruction-based (Alcala & Qin's
-RBC) on the combined index ``T²/T²₉₉ + Q/Q₉₉``: for a broken relation between two
-variables it names the one that moved, where plain residual shares split evenly.
+RBC) on the combined index ``T²/T²₉₉ + Q/Q₉₉``, each weighted by ``1 + z_j²`` (the
+variable's own standardised distance from its training mean): RBC alone splits a
+broken two-variable relation evenly, the weight names the variable that left its range.
 Plain numpy (an SVD): no model library needed for the default detector.
 """
 
@@ -36,6 +37,7 @@ class PcaT2Q:
         self.var = np.zeros(0)
         self.t2_q99 = 1.0
         self.q_q99 = 1.0
+        self._m: FloatArray | None = None
 
     def fit(self, rows: FloatArray) -> None:
         if rows.shape[0] < 3:
@@ -51,6 +53,7 @@ class PcaT2Q:
         t2, q = self._stats(z)
         self.t2_q99 = max(float(np.quantile(t2, 0.99)), _EPS)
         self.q_q99 = max(float(np.quantile(q, 0.99)), _EPS)
+        self._m = None
 
     def _stats(self, z: FloatArray) -> tuple[FloatArray, FloatArray]:
         t = z @ self.axes.T
@@ -65,10 +68,18 @@ class PcaT2Q:
 
     def contributions(self, rows: FloatArray) -> FloatArray:
         z = (rows - self.mean) / self.scale
-        m = self._index_matrix()
+        m = self._index()
         mz = z @ m
-        out: FloatArray = mz**2 / np.maximum(np.diag(m), _EPS)
+        # RBC cannot tell which side of a broken two-variable relation moved (the residual
+        # is symmetric); weighting by each variable's own distance from its normal level
+        # breaks the tie towards the one that left its range
+        out: FloatArray = mz**2 / np.maximum(np.diag(m), _EPS) * (1.0 + z**2)
         return out
+
+    def _index(self) -> FloatArray:
+        if self._m is None:  # cached: the hot path asks for it on every row
+            self._m = self._index_matrix()
+        return self._m
 
     def _index_matrix(self) -> FloatArray:
         """``M`` of the combined index ``zᵀMz = T²/T²₉₉ + Q/Q₉₉``: reconstruction-based

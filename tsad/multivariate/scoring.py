@@ -40,8 +40,8 @@ class Tuning:
 
 #: chosen by leave-one-folder-out CV on SKAB (benchmarks/README.md)
 TUNING: dict[str, Tuning] = {
-    "pca": Tuning(window=10, smooth=60, k=4.0),
-    "iforest": Tuning(window=1, smooth=30, k=0.9),
+    "pca": Tuning(window=10, smooth=5, k=6.0),
+    "iforest": Tuning(window=1, smooth=10, k=0.9),
 }
 
 
