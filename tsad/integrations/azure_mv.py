@@ -24,6 +24,15 @@ from tsad.service import TsadService
 MAX_TOP = 50
 
 
+def query_int(raw: str | None, name: str, default: int) -> int:
+    """A non-negative integer query parameter, or Azure's 400."""
+    if raw is None:
+        return default
+    if not raw.isdigit():
+        raise fail("BadArgument", f"'{name}' must be a non-negative integer.")
+    return int(raw)
+
+
 def _time(body: dict[str, Any], key: str) -> int | None:
     raw = body.get(key)
     if raw is None:

@@ -70,8 +70,10 @@ async def mv_train(request: Req, service: TsadService) -> Response[dict[str, Any
 
 
 @get("/multivariate/models")
-async def mv_list(service: TsadService, skip: int = 0, top: int = 10) -> dict[str, Any]:
-    """The trained models, a page at a time."""
+async def mv_list(request: Req, service: TsadService) -> dict[str, Any]:
+    """The trained models, a page at a time (``skip``, ``top`` in the query)."""
+    skip = azure_mv.query_int(request.query_params.get("skip"), "skip", 0)
+    top = azure_mv.query_int(request.query_params.get("top"), "top", 10)
     return azure_mv.list_models(service, max(0, skip), max(1, min(top, 300)))
 
 
