@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 import tsad.detect.residual_score as rs
-from tsad.bench.detector import forward_rows
+from tsad.bench import feedback_data
 from tsad.bench.nab import NabFile, load_corpus
 from tsad.bench.nab_scoring import (
     PROFILES,
@@ -29,35 +29,12 @@ from tsad.bench.nab_scoring import (
     sweep_thresholds,
 )
 from tsad.detect.flags import flag_stream
-from tsad.detect.online import replay_bands
 from tsad.detect.threshold import threshold_for
-from tsad.models.registry import ModelRegistry
-from tsad.prepare import prepare
-from tsad.series import season_length
 
 SENSITIVITIES = np.r_[np.arange(70.0, 96.0, 2.5), 96.0, 97.0, 98.0, 99.0]
 LEVEL = 99.0
-
-
-def cached_bands(f: NabFile, model: str, cache: Path) -> dict[str, np.ndarray]:
-    path = cache / model / f.key.replace("/", "__").replace(".csv", ".npz")
-    if path.is_file():
-        return dict(np.load(path))
-    keep = forward_rows(f.ts)
-    forecaster = ModelRegistry().get(model)
-    p = prepare(f.ts[keep], f.value[keep], min_points=forecaster.min_points(1))
-    b = replay_bands(p, forecaster, LEVEL)
-    out = {
-        "keep": keep,
-        "mean": b.mean,
-        "lo": b.lo,
-        "hi": b.hi,
-        "ref": b.ref,
-        "season": np.array(season_length(p.step_ms)),
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, **out)
-    return out
+# the replay and its per-file cache are shared with `tsad bench feedback`
+cached_bands = feedback_data.cached_bands
 
 
 def run_file(f: NabFile, b: dict[str, np.ndarray], sens: float) -> tuple[np.ndarray, np.ndarray]:

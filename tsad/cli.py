@@ -25,6 +25,7 @@ from rich.console import Console
 
 from tsad import __version__
 from tsad.errors import ClientError, ConfigError, TsadError
+from tsad.models.catalogue import choices_text
 from tsad.redact import redacted_url
 from tsad.settings import Settings
 
@@ -367,7 +368,7 @@ def _finish(output: str | None, rows: int, plots: Sequence[Path]) -> None:
 @app.command()
 def detect(
     file: Path = typer.Argument(..., help="CSV/Parquet: timestamp,value or unique_id,ds,y."),
-    model: str = typer.Option("auto", help="auto, stats, nhits, patchtst, ensemble or timegpt."),
+    model: str = typer.Option("auto", help=f"{choices_text()}."),
     level: float = typer.Option(99.0, help="Band level in percent, 0 < level < 100."),
     mode: Mode = typer.Option(Mode.batch, help="batch: in-sample bands; online: past only."),
     freq: str | None = typer.Option(None, help="Sampling step ('5min', 'h'); inferred if unset."),
@@ -504,7 +505,7 @@ def forecast(
     ),
     horizon: int | None = typer.Option(None, "--horizon", hidden=True),
     levels: str = typer.Option("80,95", help="Interval levels in percent, comma-separated."),
-    model: str = typer.Option("auto", help="auto, stats, nhits, patchtst, ensemble or timegpt."),
+    model: str = typer.Option("auto", help=f"{choices_text()}."),
     freq: str | None = typer.Option(None, help="Sampling step ('5min', 'h'); inferred if unset."),
     output: str | None = typer.Option(None, help="Write the forecast (CSV, .parquet, - = stdout)."),
     plot: Path | None = typer.Option(
@@ -573,6 +574,15 @@ def _mount_bench() -> None:
 
 
 _mount_bench()
+
+
+def _mount_feedback() -> None:
+    from tsad.feedback.cli import feedback_app
+
+    app.add_typer(feedback_app, name="feedback", help="Label alerts on a running tsad.")
+
+
+_mount_feedback()
 
 
 def _print_version(value: bool) -> None:

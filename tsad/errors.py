@@ -14,6 +14,7 @@ these to RFC 9457 problem details in exactly one place.
     │   ├── TooLarge            413  too many points / too big a body
     │   ├── UnsupportedMediaType 415  a body that is not JSON
     │   ├── SeriesNotFound      404
+    │   ├── FeedbackNotFound    404  no feedback record with that id
     │   ├── Conflict            409
     │   ├── Unauthorized        401
     │   └── RateLimited         429
@@ -111,6 +112,11 @@ class UnsupportedMediaType(ClientError):
 class SeriesNotFound(ClientError):
     status = 404
     title = "Series not found"
+
+
+class FeedbackNotFound(ClientError):
+    status = 404
+    title = "Feedback not found"
 
 
 class Conflict(ClientError):

@@ -7,17 +7,15 @@ model trained on all stored series of that kind, and keeps it fresh:
 
 * after each successful refit of a neural series, ``global_fit_due`` reads the
   global pointer (one small file) and, when there is no global model, it is a
-  bootstrap, or it is older than ``neural_global_every_s``, queues a *global
-  entry* on the ordinary refit queue (``entry_id``), so the same de-duplicating
-  queue — in process or the Redis Stream with its heartbeats and reclaims —
-  carries it, and one replica or worker runs it once;
-* ``fit_global`` (called by ``TsadService.refit`` for such an entry) reads the
+  bootstrap, or it is older than ``neural_global_every_s``, queues a
+  ``GlobalFitJob`` (``tsad.types``) on the ordinary refit queue, so the same
+  de-duplicating queue — in process or the Redis Stream with its heartbeats and
+  reclaims — carries it, and one replica or worker runs it once;
+* ``fit_global`` (called by ``TsadService.run`` for such a job) reads the
   windows of up to ``neural_global_max_series`` series of that kind and step,
   trains one model for ``neural_global_steps`` steps in a model process of its
   own (so requests keep being served meanwhile), points the global model at it,
   and queues refits of those series so their stored bands use it.
-
-Global entries start with ``@``, a character series ids cannot contain.
 """
 
 from __future__ import annotations
@@ -25,34 +23,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
+from tsad.models.catalogue import as_global
 from tsad.series import FloatArray, IntArray, Series
 from tsad.settings import ModelSettings
-from tsad.types import SeriesInfo
+from tsad.types import Forecaster, SeriesInfo
 
 log = logging.getLogger("tsad.global_fit")
-
-PREFIX = "@global/"
-#: models with a global fit: the neural kinds, and the ensemble of NHITS members
-GLOBAL_MODELS = ("nhits", "patchtst", "ensemble")
-
-
-def entry_id(kind: str, step_ms: int) -> str:
-    """The queue entry that asks for a global fit of ``kind`` at ``step_ms``."""
-    return f"{PREFIX}{kind}/{step_ms}"
-
-
-def parse_entry(entry: str) -> tuple[str, int] | None:
-    """``(kind, step_ms)`` for a global entry; None for a series id."""
-    if not entry.startswith(PREFIX):
-        return None
-    kind, _, step = entry[len(PREFIX) :].partition("/")
-    if kind not in GLOBAL_MODELS or not step.isdigit() or int(step) <= 0:
-        return None
-    return kind, int(step)
 
 
 @dataclass(frozen=True)
@@ -75,13 +54,13 @@ def _horizon(step_ms: int) -> int:
     return refit_horizon(step_ms)
 
 
-def global_fit_due(settings: ModelSettings, forecaster: Any, step_ms: int) -> bool:
-    """Whether ``forecaster`` (a neural one) needs a global fit at ``step_ms`` now."""
+def global_fit_due(settings: ModelSettings, forecaster: Forecaster, step_ms: int) -> bool:
+    """Whether ``forecaster`` (one with a global fit) needs a global fit at ``step_ms`` now."""
     every = settings.neural_global_every_s
-    due = getattr(forecaster, "global_fit_due", None)
-    if every <= 0 or due is None:
+    model = as_global(forecaster)
+    if every <= 0 or model is None:
         return False
-    return bool(due(step_ms, _horizon(step_ms), every))
+    return model.global_fit_due(step_ms, _horizon(step_ms), every)
 
 
 def global_fit_job(
@@ -95,11 +74,13 @@ def global_fit_job(
 
     from tsad.runner import shared_registry
 
-    forecaster: Any = shared_registry(settings).get(kind)
+    forecaster = as_global(shared_registry(settings).get(kind))
+    if forecaster is None:
+        raise ValueError(f"model {kind!r} has no global fit")
     series = [Series(ts, y) for ts, y in histories]
     start = time.perf_counter()
     # the setting overrides; else the model's own choice for a global fit
-    steps = settings.neural_global_steps or getattr(forecaster, "global_steps", None)
+    steps = settings.neural_global_steps or forecaster.global_steps
     key = forecaster.fit_many(series, step_ms, _horizon(step_ms), max_steps=steps)
     return GlobalFitResult(
         kind=kind,

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
+from tsad.detect import calibrate
 from tsad.detect.batch import detect_batch
 from tsad.detect.flags import Flagged
 from tsad.detect.online import StoredBand, detect_online, lower_bound_of
@@ -93,7 +94,7 @@ def forecast_job(
     p = prepare(ts, y, freq=freq, min_points=settings.min_points)
 
     def run(f: Forecaster) -> tuple[Band, str]:
-        fc = f.forecast(p.regular, p.step_ms, h, levels)
+        fc = calibrate.forecast(f, p.regular, p.step_ms, h, levels)
         return fc.band, fc.model_used
 
     band, used, degraded, reason = _with_fallback(settings, model, run)
@@ -161,7 +162,7 @@ def refit_job(
     clean = robust_history(raw_hist, p.step_ms)
 
     def run(f: Forecaster) -> tuple[Band, str]:
-        fc = f.forecast(clean, p.step_ms, h, [level])
+        fc = calibrate.forecast(f, clean, p.step_ms, h, [level])
         return fc.band, fc.model_used
 
     band, used, degraded, reason = _with_fallback(settings, model, run)
@@ -193,12 +194,37 @@ def _primed_scorer(
     clean = robust_history(hist, p.step_ms)
     season = season_length(p.step_ms)
     try:
-        fc = registry.get(registry.resolve(used.split(":", 1)[0])).insample(
-            clean, p.step_ms, [level]
-        )
+        forecaster = registry.get(registry.resolve(used.split(":", 1)[0]))
+        fc = calibrate.insample(forecaster, clean, p.step_ms, [level])
     except (TsadError, ImportError, ValueError):
         return None
     from tsad.detect.flags import primed_state
 
     b = fc.band
     return primed_state(clean, b.mean, b.lo[level], b.hi[level], level, season)
+
+
+def insample_job(
+    settings: ModelSettings,
+    model: str | None,
+    ts: IntArray,
+    y: FloatArray,
+    freq: str | None,
+    levels: Sequence[float],
+) -> ForecastOutcome:
+    """The calibrated in-sample band over the series' own points (on its regular grid)."""
+    p = prepare(ts, y, freq=freq, min_points=settings.min_points)
+
+    def run(f: Forecaster) -> tuple[Band, str]:
+        fc = calibrate.insample(f, p.regular, p.step_ms, levels)
+        return fc.band, fc.model_used
+
+    band, used, degraded, reason = _with_fallback(settings, model, run)
+    return ForecastOutcome(band, _report(p, used, degraded, reason))
+
+
+def each_job(job: Callable[..., T], shared: tuple[Any, ...], items: Sequence[Any]) -> list[T]:
+    """``job(*shared[:2], *item, *shared[2:])`` for each item, in one model-process
+    hop: what a request carrying many series (the compatibility layers) asks."""
+    head, tail = shared[:2], shared[2:]
+    return [job(*head, *item, *tail) for item in items]

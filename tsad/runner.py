@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from tsad.errors import DeadlineExceeded, ModelFailed, TsadError
 from tsad.lifeline import exit_with_parent
+from tsad.models.catalogue import needs_extra
 from tsad.models.registry import ModelRegistry
 from tsad.settings import ModelSettings
 
@@ -42,7 +43,7 @@ def _warm_up(model: str | None = None) -> bool:
     # starts, not on a request
     import statsforecast.models  # noqa: F401
 
-    if model in ("nhits", "patchtst"):
+    if model is not None and needs_extra(model, "neural"):
         import neuralforecast.models  # noqa: F401
     return True
 

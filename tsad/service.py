@@ -1,7 +1,7 @@
 """Domain orchestration: what each API route and CLI command asks of tsad.
 
 ``TsadService`` ties a ``Buffer``, the model registry, a ``ModelRunner`` (the
-cold path, off the event loop) and a ``RefitScheduler`` together. No web imports:
+cold path, off the event loop) and a ``RefitQueue`` together. No web imports:
 the API decodes requests into arrays, calls these methods and encodes results.
 """
 
@@ -25,21 +25,35 @@ from tsad.detect.threshold import (
     check_ratio,
     check_sensitivity,
     threshold_for,
+    threshold_log_odds,
 )
 from tsad.errors import InvalidInput, NotEnoughPoints, SeriesNotFound, TooLarge, TsadError
+from tsad.feedback.adapt import (
+    adapted_sensitivity,
+    drop_expected,
+    outside_expected,
+    with_unscored,
+)
+from tsad.feedback.component import FeedbackDesk, adaptation_of
 from tsad.global_fit import (
-    GLOBAL_MODELS,
     GlobalFitResult,
-    entry_id,
     global_fit_due,
     global_fit_job,
-    parse_entry,
     pick_series,
     regular,
 )
-from tsad.jobs import DetectOutcome, ForecastOutcome, detect_job, forecast_job, refit_job
+from tsad.jobs import (
+    DetectOutcome,
+    ForecastOutcome,
+    detect_job,
+    each_job,
+    forecast_job,
+    insample_job,
+    refit_job,
+)
+from tsad.models.catalogue import global_models
 from tsad.models.registry import ModelRegistry
-from tsad.refit import LocalRefitScheduler
+from tsad.queue import make_refit_queue
 from tsad.runner import ModelRunner, shared_registry
 from tsad.series import (
     FloatArray,
@@ -52,7 +66,7 @@ from tsad.series import (
     unscored,
 )
 from tsad.settings import Settings
-from tsad.types import Buffer, RefitScheduler, SeriesInfo
+from tsad.types import Buffer, GlobalFitJob, RefitJob, RefitQueue, SeriesInfo
 
 log = logging.getLogger("tsad.service")
 
@@ -88,6 +102,8 @@ class SeriesView:
     points_needed: int = 0
     sensitivity: float = DEFAULT_SENSITIVITY
     threshold: float = 1.0
+    feedback_count: int = 0
+    threshold_offset: float = 0.0
 
 
 def anomaly_records(scored: Scored) -> list[dict[str, Any]]:
@@ -117,15 +133,21 @@ class TsadService:
         *,
         buffer: Buffer | None = None,
         runner: ModelRunner | None = None,
-        scheduler: RefitScheduler | None = None,
+        scheduler: RefitQueue | None = None,
+        consume: bool = True,
     ) -> None:
+        """``consume``: work the refit queue in this process (False in ``tsad worker``,
+        whose loop does; with Redis, only when ``TSAD_EMBEDDED_WORKER`` is on)."""
         self.settings = settings
         self.buffer = buffer if buffer is not None else make_buffer(settings.buffer)
         self.registry: ModelRegistry = shared_registry(settings.models)
         self.runner = runner or ModelRunner(settings.models.runner, settings.models.model_workers)
-        self.scheduler: RefitScheduler = scheduler or LocalRefitScheduler(
-            self.refit, long=lambda entry: parse_entry(entry) is not None
-        )
+        self.scheduler: RefitQueue = scheduler or make_refit_queue(settings)
+        self._own_scheduler = scheduler is None
+        shared = bool(settings.buffer.redis_url)
+        self._consume = consume and (settings.worker.embedded or not shared)
+        # a queue of its own that no other process reads: consumed from the first job
+        self._auto_start = self._consume and self._own_scheduler and not shared
         # global neural fits (minutes) get a model process of their own, so the
         # refits and forecasts that requests wait on are not queued behind them
         self.global_runner = ModelRunner(settings.models.runner, 1)
@@ -134,6 +156,8 @@ class TsadService:
         # observers of the hot and cold paths (outbound alerts, metrics)
         self.ingest_listeners: list[Callable[[IngestResult], Awaitable[None]]] = []
         self.fit_listeners: list[Callable[[float, bool], None]] = []
+        # operator feedback: per-series adaptation and the learned alert ranker
+        self.feedback = FeedbackDesk(self)
         # groups of series: multivariate detection (tsad.multivariate.groups)
         from tsad.multivariate.groups import GroupService
 
@@ -141,10 +165,23 @@ class TsadService:
 
     # ----------------------------------------------------------------- lifecycle
 
+    async def start(self) -> None:
+        """Begin consuming refit work in this process, when it should (``tsad serve``);
+        idempotent. A service's own in-process queue starts on its first job anyway."""
+        if self._consume:
+            await self.scheduler.start(self.run)
+
+    async def schedule(self, job: RefitJob) -> bool:
+        """Queue refit work (never waits for it)."""
+        if self._auto_start:
+            await self.scheduler.start(self.run)
+        return await self.scheduler.schedule(job)
+
     async def close(self) -> None:
-        stop = getattr(self.scheduler, "stop", None)
-        if stop is not None:
-            await stop()
+        await self.feedback.stop()
+        await self.scheduler.stop()
+        if self._own_scheduler:
+            await self.scheduler.close()
         await self.groups.close()
         self.runner.close()
         self.global_runner.close()
@@ -195,29 +232,33 @@ class TsadService:
             state = {**state, "meta": meta}
             await self.buffer.put_state(series_id, state)
         band = self._band(series_id, state)
-        order = np.argsort(ts, kind="stable")
+        unsorted = bool(ts.shape[0] > 1 and np.any(np.diff(ts) < 0))
+        if unsorted:
+            order = np.argsort(ts, kind="stable")
+            ts, y = ts[order], y[order]
         sens = self._sensitivity(state)
         scorer = await self.buffer.get_scorer(series_id) if band is not None else None
+        keep = outside_expected(ts, adaptation_of(state).expected)
         flagged, due = score_arrivals(
             band,
-            ts[order],
-            y[order],
+            ts[keep],
+            y[keep],
             ScorerState.from_state(scorer) if scorer else None,
             sens,
         )
         if flagged is None:
-            scored = unscored(ts[order], y[order])
+            scored = unscored(ts, y)
         else:
-            scored = flagged.scored
+            scored = with_unscored(flagged.scored, ts, y, keep)
             await self.buffer.put_scorer(series_id, flagged.state.to_state())
         if scored.is_anomaly.any():
             await self.buffer.add_anomalies(series_id, anomaly_records(scored))
-        scheduled = await self.scheduler.schedule(series_id) if due else False
+        scheduled = await self.schedule(series_id) if due else False
         ingested = IngestResult(
             series_id=series_id,
             accepted=result.accepted,
             duplicates=result.duplicates,
-            unsorted=bool(ts.shape[0] > 1 and np.any(np.diff(ts) < 0)),
+            unsorted=unsorted,
             scored=scored,
             refit_scheduled=scheduled,
         )
@@ -234,9 +275,19 @@ class TsadService:
         raw = await self.buffer.get_scorer(series_id)
         return raw is None or not ScorerState.from_state(raw).warm
 
-    def _sensitivity(self, state: dict[str, Any]) -> float:
+    def base_sensitivity(self, state: dict[str, Any]) -> float:
+        """The series' sensitivity as set (stored, else the setting)."""
         stored = state.get("meta", {}).get("sensitivity")
         return float(stored) if stored is not None else self.settings.models.sensitivity
+
+    def series_sensitivity(self, state: dict[str, Any]) -> float:
+        """The sensitivity the series is flagged at now: as set, moved by its feedback."""
+        step = int(state.get("meta", {}).get("step_ms") or 60_000)
+        return adapted_sensitivity(
+            self.base_sensitivity(state), adaptation_of(state), time.time() * 1000, step
+        )
+
+    _sensitivity = series_sensitivity
 
     def _band(self, series_id: str, state: dict[str, Any]) -> StoredBand | None:
         raw = state.get("band")
@@ -257,20 +308,21 @@ class TsadService:
 
     # ----------------------------------------------------------------- cold path
 
-    async def refit(self, series_id: str) -> StoredBand | None:
-        """Fit on the stored window and store the band the hot path scores against.
+    async def run(self, job: RefitJob) -> object:
+        """Do one piece of refit work: a series' refit or a global fit."""
+        if isinstance(job, GlobalFitJob):
+            return await self.fit_global(job.kind, job.step_ms)
+        return await self.refit(job)
 
-        A global entry (``tsad.global_fit``) on the same queue retrains a global model."""
-        parsed = parse_entry(series_id)
-        if parsed is not None:
-            await self.fit_global(*parsed)
-            return None
+    async def refit(self, series_id: str) -> StoredBand | None:
+        """Fit on the stored window and store the band the hot path scores against."""
         models = self.settings.models
         window = await self.buffer.window(series_id, limit=models.fit_window)
         if len(window) < models.min_points:
             return None
         state = await self.buffer.get_state(series_id) or {}
         meta = dict(state.get("meta", {}))
+        window = drop_expected(window, adaptation_of(state).expected)
         started = time.perf_counter()
         try:
             stored, report = await self.runner.run(
@@ -309,7 +361,7 @@ class TsadService:
         # a model with a global fit (neural, ensemble) asked for: keep that fit fresh;
         # also after a fallback, which may be the ensemble waiting for its first one
         asked = self.registry.resolve(meta.get("model"))
-        if asked in GLOBAL_MODELS:
+        if asked in global_models():
             await self._queue_global_fit(asked, stored.step_ms)
         return stored
 
@@ -318,7 +370,7 @@ class TsadService:
         if failed is not None and time.monotonic() - failed < GLOBAL_RETRY_S:
             return
         if global_fit_due(self.settings.models, self.registry.get(kind), step_ms):
-            await self.scheduler.schedule(entry_id(kind, step_ms))
+            await self.schedule(GlobalFitJob(kind, step_ms))
 
     async def fit_global(self, kind: str, step_ms: int) -> GlobalFitResult | None:
         """Retrain the global ``kind`` model at ``step_ms`` on the stored series fitted
@@ -365,7 +417,7 @@ class TsadService:
             result.seconds,
         )
         for sid in ids:
-            await self.scheduler.schedule(sid)
+            await self.schedule(sid)
         return result
 
     async def _fall_back(self, series_id: str, window: Series, exc: Exception) -> StoredBand | None:
@@ -475,6 +527,55 @@ class TsadService:
             timeout=self.settings.api.request_deadline_s,
         )
 
+    async def forecast_each(
+        self,
+        series: Sequence[tuple[IntArray, FloatArray]],
+        *,
+        h: int,
+        levels: Sequence[float],
+        model: str | None = None,
+        freq: str | None = None,
+        insample: bool = False,
+    ) -> list[ForecastOutcome]:
+        """``forecast`` (or, with ``insample``, the in-sample band) of many inline series
+        in one model job, as a request carrying many series (TimeGPT's) asks."""
+        max_h = self.settings.models.max_horizon
+        if not insample and not 1 <= h <= max_h:
+            raise InvalidInput(f"h must be an integer from 1 to {max_h}, got {h!r}", max_h=max_h)
+        lv = check_levels(levels)
+        self.registry.resolve(model)
+        self._check_batch(sum(int(ts.shape[0]) for ts, _ in series))
+        models = self.settings.models
+        job, shared = (
+            (insample_job, (models, model, freq, lv))
+            if insample
+            else (forecast_job, (models, model, freq, h, lv))
+        )
+        return await self.runner.run(
+            each_job, job, shared, list(series), timeout=self.settings.api.request_deadline_s
+        )
+
+    async def detect_each(
+        self,
+        series: Sequence[tuple[IntArray, FloatArray]],
+        *,
+        level: float,
+        model: str | None = None,
+        mode: str = "batch",
+        freq: str | None = None,
+    ) -> list[DetectOutcome]:
+        """``detect`` of many inline series in one model job (the same flags and score
+        as every other path), at the default sensitivity."""
+        lv = check_levels([level])[0]
+        if mode not in ("batch", "online"):
+            raise InvalidInput(f"mode must be 'batch' or 'online', got {mode!r}")
+        self.registry.resolve(model)
+        self._check_batch(sum(int(ts.shape[0]) for ts, _ in series))
+        shared = (self.settings.models, model, freq, lv, mode, self._sensitivity({}), None)
+        return await self.runner.run(
+            each_job, detect_job, shared, list(series), timeout=self.settings.api.request_deadline_s
+        )
+
     async def changepoints(
         self,
         *,
@@ -557,8 +658,11 @@ class TsadService:
             dict(state.get("meta", {})),
             learning=needed > 0,
             points_needed=needed,
-            sensitivity=sens,
+            sensitivity=self.base_sensitivity(state),
             threshold=threshold_for(sens),
+            feedback_count=adaptation_of(state).count,
+            threshold_offset=threshold_log_odds(sens)
+            - threshold_log_odds(self.base_sensitivity(state)),
         )
 
     async def points(self, series_id: str, start: int | None, end: int | None) -> Series:

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from tsad.detect.incidents import GAP_STEPS
 from tsad.detect.threshold import DEFAULT_SENSITIVITY
 from tsad.errors import ConfigError
-
-MODELS = ("auto", "stats", "nhits", "patchtst", "ensemble", "timegpt")
+from tsad.models.catalogue import model_names
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
@@ -271,6 +270,37 @@ def _remote_write(env: Mapping[str, str]) -> RemoteWriteSettings:
 
 
 @dataclass(frozen=True)
+class FeedbackSettings:
+    """Operator feedback and the learned alert ranker (``tsad.feedback``).
+
+    The ranker retrains every ``retrain_every_s`` (first ``first_train_s`` after
+    start), needs ``min_labels`` labelled alerts (``min_per_class`` of each kind)
+    before it scores anything, and an outbound alert whose ``p_true`` is below
+    ``suppress_below`` is not sent (0: never suppress)."""
+
+    retrain_every_s: float = 86_400.0
+    first_train_s: float = 5.0
+    min_labels: int = 30
+    min_per_class: int = 5
+    suppress_below: float = 0.0
+
+
+def _feedback(env: Mapping[str, str]) -> FeedbackSettings:
+    suppress = _float(env, "TSAD_FEEDBACK_SUPPRESS_BELOW", 0.0)
+    if not 0.0 <= suppress < 1.0:
+        raise ConfigError(f"TSAD_FEEDBACK_SUPPRESS_BELOW must be in [0, 1), got {suppress}")
+    every = _float(env, "TSAD_FEEDBACK_RETRAIN_S", 86_400.0)
+    if every <= 0:
+        raise ConfigError(f"TSAD_FEEDBACK_RETRAIN_S must be > 0, got {every}")
+    return FeedbackSettings(
+        retrain_every_s=every,
+        min_labels=_int(env, "TSAD_FEEDBACK_MIN_LABELS", 30, minimum=2),
+        min_per_class=_int(env, "TSAD_FEEDBACK_MIN_PER_CLASS", 5),
+        suppress_below=suppress,
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a tsad process is configured with."""
 
@@ -280,15 +310,17 @@ class Settings:
     worker: WorkerSettings = field(default_factory=WorkerSettings)
     integrations: IntegrationSettings = field(default_factory=IntegrationSettings)
     remote_write: RemoteWriteSettings = field(default_factory=RemoteWriteSettings)
+    feedback: FeedbackSettings = field(default_factory=FeedbackSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read settings from ``env`` (default: the process environment)."""
         env = os.environ if env is None else env
         default_model = (_str(env, "TSAD_DEFAULT_MODEL") or "auto").lower()
-        if default_model not in MODELS:
+        if default_model not in model_names():
             raise ConfigError(
-                f"TSAD_DEFAULT_MODEL must be one of {', '.join(MODELS)}, got {default_model!r}"
+                f"TSAD_DEFAULT_MODEL must be one of {', '.join(model_names())}, "
+                f"got {default_model!r}"
             )
         level = _float(env, "TSAD_DETECT_LEVEL", 99.0)
         if not 0 < level < 100:
@@ -351,4 +383,5 @@ class Settings:
             ),
             integrations=_integrations(env),
             remote_write=_remote_write(env),
+            feedback=_feedback(env),
         )

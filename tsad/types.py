@@ -2,12 +2,13 @@
 
 * ``Buffer`` — where points and per-series state live (memory or Redis).
 * ``Forecaster`` — a model that turns a history into a band.
-* ``RefitScheduler`` — how the hot path asks for a refit without waiting for it.
+* ``RefitQueue`` — how the hot path asks for refit work without waiting for it,
+  and how that work is consumed (in this process or by ``tsad worker``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -84,6 +85,12 @@ class Buffer(Protocol):
 
     async def close(self) -> None: ...
 
+    # operator feedback (tsad.feedback): a small bounded list of records per series,
+    # replaced whole; deleted with the series
+    async def get_feedback(self, series_id: str) -> list[dict[str, Any]]: ...
+
+    async def put_feedback(self, series_id: str, records: Sequence[dict[str, Any]]) -> None: ...
+
 
 @runtime_checkable
 class Forecaster(Protocol):
@@ -106,8 +113,65 @@ class Forecaster(Protocol):
     def min_points(self, step_ms: int) -> int: ...
 
 
-class RefitScheduler(Protocol):
-    """Asks for a series' band to be refreshed, off the request path: ``schedule``
-    only queues (True if queued, False if one is already pending); it never fits."""
+@dataclass(frozen=True)
+class GlobalFitJob:
+    """Refit work that retrains the global ``kind`` model at ``step_ms`` on the stored
+    series fitted with it (``tsad.global_fit``) — minutes, not milliseconds."""
 
-    async def schedule(self, series_id: str) -> bool: ...
+    kind: str
+    step_ms: int
+
+
+RefitJob = str | GlobalFitJob
+"""One piece of refit work: a series id (refit that series' band) or a global fit."""
+
+RunJob = Callable[[RefitJob], Awaitable[object]]
+"""What does the work (``TsadService.run``)."""
+
+Entry = tuple[str, RefitJob]
+"""A claimed piece of work: (entry id, job)."""
+
+
+@runtime_checkable
+class RefitQueue(Protocol):
+    """The one seam for refit work. Producers ``schedule`` (it only queues; it never
+    fits). ``start(run)`` consumes the queue in this process (the worker loop of
+    ``tsad.queue.consumer`` as a task), ``stop`` ends that; ``tsad worker`` runs the
+    same loop as a process of its own: ``claim``, ``touch`` while working, then ``ack``.
+
+    A job is queued or in progress at most once. An entry claimed but not acked (its
+    worker died) becomes claimable again through ``reclaim`` once idle for
+    ``min_idle_ms``; ``touch`` resets that idle time so a slow but living worker keeps it.
+    """
+
+    async def schedule(self, job: RefitJob) -> bool:
+        """Queue ``job``; False if it is already queued or running."""
+        ...
+
+    async def pending(self) -> int:
+        """How many jobs wait or run (status page, tests)."""
+        ...
+
+    async def start(self, run: RunJob) -> None:
+        """Consume the queue in this process with ``run``, until ``stop``."""
+        ...
+
+    async def stop(self) -> None: ...
+
+    async def claim(self, consumer: str, count: int = 1, block_ms: int = 1_000) -> list[Entry]:
+        """Up to ``count`` new entries for ``consumer``, waiting at most ``block_ms``."""
+        ...
+
+    async def reclaim(self, consumer: str, min_idle_ms: int, count: int = 10) -> list[Entry]:
+        """Take over entries other consumers left idle for ``min_idle_ms`` or more."""
+        ...
+
+    async def touch(self, consumer: str, entry_id: str) -> None:
+        """Heartbeat: the entry is still being worked on by ``consumer``."""
+        ...
+
+    async def ack(self, entry_id: str, job: RefitJob) -> None:
+        """The job is done (or given up): forget the entry, let the job queue again."""
+        ...
+
+    async def close(self) -> None: ...

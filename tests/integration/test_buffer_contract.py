@@ -241,3 +241,25 @@ async def test_max_series_refuses_a_new_series_and_writes_nothing(make_buf: Make
 async def test_ping_answers_true_when_reachable(buffer: Buffer) -> None:
     """ping is True while the buffer is usable."""
     assert await buffer.ping() is True
+
+
+async def test_feedback_round_trips_replaced_whole_and_deleted_with_the_series(
+    buffer: Buffer,
+) -> None:
+    """put_feedback/get_feedback round-trip a list of records, an empty list clears it,
+    and deleting the series forgets it."""
+    await buffer.append("cpu", pts(0, 1), vals(1.0, 2.0))
+    assert await buffer.get_feedback("cpu") == []
+    records = [
+        {"id": "a1", "label": "false_positive", "start": 0, "end": 60_000, "note": None},
+        {"id": "b2", "label": "expected", "start": 5, "end": 9, "features": {"score": 0.5}},
+    ]
+    await buffer.put_feedback("cpu", records)
+    assert await buffer.get_feedback("cpu") == records
+    await buffer.put_feedback("cpu", records[1:])
+    assert await buffer.get_feedback("cpu") == records[1:]
+    await buffer.put_feedback("cpu", [])
+    assert await buffer.get_feedback("cpu") == []
+    await buffer.put_feedback("cpu", records)
+    await buffer.delete("cpu")
+    assert await buffer.get_feedback("cpu") == []

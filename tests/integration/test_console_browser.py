@@ -259,3 +259,24 @@ def test_console_asks_for_a_key_when_keys_are_set(browser: Any, tmp_path: Path) 
         # the browser logs each refused request; nothing else may go wrong
         assert [e for e in w.errors if "status of 401" not in e] == []
         w.page.close()
+
+
+def test_incident_feedback_buttons_record_labels(server: str, watched: Watched) -> None:
+    """An alert's feedback link marks its incident; the "false alarm" button records a
+    false_positive over the incident's span and the row then shows the label."""
+    page = watched.page
+    page.route("**/v1/series/web.requests/anomalies*", _with_newer_fields)
+    at = "1704847500"  # 2024-01-10T00:45:00Z, inside INCIDENT
+    page.goto(f"{server}/console/series?id=web.requests&feedback={at}")
+    page.wait_for_selector("body[data-loaded='1']", timeout=120_000)
+    row = page.locator("#incidents tbody tr.target")
+    assert row.count() == 1
+    row.locator("button[data-label='false_positive']").click()
+    page.wait_for_selector("#incidents .labelled", timeout=30_000)
+    assert "false alarm" in page.locator("#incidents tbody tr").first.inner_text()
+    stored = httpx.get(f"{server}/v1/series/web.requests/feedback", timeout=10).json()
+    assert [(f["label"], f["start"], f["end"]) for f in stored["feedback"]] == [
+        ("false_positive", INCIDENT["start"], INCIDENT["end"])
+    ]
+    assert "feedback" in page.locator("#facts").inner_text()
+    assert watched.errors == []

@@ -71,7 +71,7 @@ async def test_status_shows_what_runs_and_never_a_secret(guarded: AsyncTestClien
         "redis_url": None,
     }
     assert body["workers"]["runner"] == "thread"
-    assert body["refit_queue"] == {"kind": "LocalRefitScheduler", "pending": 0}
+    assert body["refit_queue"] == {"kind": "MemoryRefitQueue", "pending": 0}
     settings = body["settings"]
     assert settings["auth"] is True and settings["auth_reads"] is True
     assert settings["timegpt_configured"] is True and settings["webhook_secret_configured"]

@@ -11,7 +11,7 @@ import pytest
 from tsad.errors import NotEnoughPoints
 from tsad.jobs import forecast_job
 from tsad.models.ensemble import EnsembleForecaster
-from tsad.refit import LocalRefitScheduler
+from tsad.queue.memory import MemoryRefitQueue
 from tsad.series import Band, Series
 from tsad.service import TsadService
 from tsad.settings import ModelSettings, Settings
@@ -94,7 +94,7 @@ async def test_service_trains_the_ensemble_after_its_first_degraded_refit(tmp_pa
             s = seasonal(seed)
             await service.ingest(sid, s.ts, s.y, model="ensemble")
         scheduler = service.scheduler
-        assert isinstance(scheduler, LocalRefitScheduler)
+        assert isinstance(scheduler, MemoryRefitQueue)
         await asyncio.wait_for(scheduler.drain(), 600)
         meta = (await service.series("e1")).meta
         assert meta["model_used"] == "ensemble" and meta["degraded"] is False

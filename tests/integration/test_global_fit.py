@@ -12,15 +12,13 @@ import numpy as np
 import pytest
 
 from tests import redis_server as fixtures
-from tsad.errors import InvalidInput
-from tsad.global_fit import entry_id, parse_entry
 from tsad.models.neural_spec import make_spec
 from tsad.models.neural_store import ModelStore
+from tsad.queue.memory import MemoryRefitQueue
 from tsad.queue.redis import RedisRefitQueue
-from tsad.refit import LocalRefitScheduler
-from tsad.series import check_series_id
 from tsad.service import TsadService
 from tsad.settings import BufferSettings, ModelSettings, Settings, WorkerSettings
+from tsad.types import GlobalFitJob, RefitJob
 from tsad.worker import run_worker
 
 pytestmark = pytest.mark.slow
@@ -57,14 +55,23 @@ def pointer(model_dir: Path) -> dict[str, Any] | None:
     return ModelStore(model_dir).global_pointer(spec, HOUR)
 
 
-def test_global_entries_round_trip_and_can_never_be_series_ids() -> None:
-    """``@global/<kind>/<step>`` parses back; series ids reject it, so they cannot collide."""
-    assert parse_entry(entry_id("nhits", HOUR)) == ("nhits", HOUR)
-    assert parse_entry("cpu") is None
-    assert parse_entry("@global/stats/3600000") is None
-    assert parse_entry("@global/nhits/0") is None
-    with pytest.raises(InvalidInput):
-        check_series_id(entry_id("nhits", HOUR))
+async def test_a_global_fit_job_is_queued_once_and_apart_from_series(redis_url: str) -> None:
+    """A GlobalFitJob is a value: equal jobs dedupe, and it never collides with a series
+    id, on the in-process queue and round-tripped through the Redis Stream."""
+    settings = Settings(buffer=BufferSettings(redis_url=redis_url))
+    for queue in (MemoryRefitQueue(), RedisRefitQueue.from_settings(settings)):
+        job = GlobalFitJob("nhits", HOUR)
+        assert await queue.schedule(job) is True
+        assert await queue.schedule(GlobalFitJob("nhits", HOUR)) is False
+        assert await queue.schedule("nhits") is True  # a series named like the kind
+        claimed = await queue.claim("w", count=10, block_ms=100)
+        assert [j for _, j in claimed] == [job, "nhits"]
+        for entry_id, j in claimed:
+            await queue.ack(entry_id, j)
+        assert await queue.schedule(job) is True  # acked: it may be queued again
+        [(entry_id, j)] = await queue.claim("w", count=10, block_ms=100)
+        await queue.ack(entry_id, j)
+        await queue.close()
 
 
 async def test_bootstrap_is_replaced_by_a_model_trained_on_every_series(tmp_path: Path) -> None:
@@ -75,7 +82,7 @@ async def test_bootstrap_is_replaced_by_a_model_trained_on_every_series(tmp_path
         for seed, sid in enumerate(("a", "b", "c")):
             await service.ingest(sid, *seasonal(seed), model="nhits")
         scheduler = service.scheduler
-        assert isinstance(scheduler, LocalRefitScheduler)
+        assert isinstance(scheduler, MemoryRefitQueue)
         await asyncio.wait_for(scheduler.drain(), 300)
         found = pointer(tmp_path)
         assert found is not None
@@ -95,7 +102,7 @@ async def test_global_fit_is_off_when_the_interval_is_zero(tmp_path: Path) -> No
     try:
         await service.ingest("a", *seasonal(0), model="nhits")
         scheduler = service.scheduler
-        assert isinstance(scheduler, LocalRefitScheduler)
+        assert isinstance(scheduler, MemoryRefitQueue)
         await asyncio.wait_for(scheduler.drain(), 300)
         found = pointer(tmp_path)
         assert found is not None and found["bootstrap"] is True
@@ -113,7 +120,7 @@ async def test_a_redis_worker_runs_the_global_fit_once(redis_url: str, tmp_path:
     queue = RedisRefitQueue.from_settings(settings)
     service = TsadService(settings, scheduler=queue)
     stop = asyncio.Event()
-    worker = asyncio.create_task(run_worker(settings, stop, "w1", refit=service.refit, queue=queue))
+    worker = asyncio.create_task(run_worker(settings, stop, "w1", refit=service.run, queue=queue))
     try:
         for seed, sid in enumerate(("gf-a", "gf-b")):
             await service.buffer.delete(sid)
@@ -138,26 +145,27 @@ async def test_a_redis_worker_runs_the_global_fit_once(redis_url: str, tmp_path:
         await queue.close()
 
 
-def blocking_refit(release: asyncio.Event, done: list[str]) -> Any:
-    """A refit that records each entry, holding global entries until ``release``."""
+def blocking_refit(release: asyncio.Event, done: list[RefitJob]) -> Any:
+    """A refit that records each job, holding global fits until ``release``."""
 
-    async def refit(entry: str) -> None:
-        if parse_entry(entry) is not None:
+    async def refit(job: RefitJob) -> None:
+        if isinstance(job, GlobalFitJob):
             await release.wait()
-        done.append(entry)
+        done.append(job)
 
     return refit
 
 
 async def test_in_process_refits_keep_flowing_while_a_global_fit_runs() -> None:
-    """LocalRefitScheduler runs a global entry beside the queue, not in front of it."""
+    """The in-process queue runs a global fit beside the series refits, not in front."""
     release = asyncio.Event()
-    done: list[str] = []
+    done: list[RefitJob] = []
     refit = blocking_refit(release, done)
 
-    scheduler = LocalRefitScheduler(refit, long=lambda e: parse_entry(e) is not None)
+    scheduler = MemoryRefitQueue(WorkerSettings(block_ms=50))
+    await scheduler.start(refit)
     try:
-        assert await scheduler.schedule(entry_id("nhits", HOUR))
+        assert await scheduler.schedule(GlobalFitJob("nhits", HOUR))
         assert await scheduler.schedule("cpu")
         for _ in range(100):
             if done:
@@ -165,10 +173,10 @@ async def test_in_process_refits_keep_flowing_while_a_global_fit_runs() -> None:
             await asyncio.sleep(0.01)
         assert done == ["cpu"], "the series refit waited for the global fit"
         # still running: asking again does not queue a second global fit
-        assert await scheduler.schedule(entry_id("nhits", HOUR)) is False
+        assert await scheduler.schedule(GlobalFitJob("nhits", HOUR)) is False
         release.set()
         await asyncio.wait_for(scheduler.drain(), 5)
-        assert done == ["cpu", entry_id("nhits", HOUR)]
+        assert done == ["cpu", GlobalFitJob("nhits", HOUR)]
     finally:
         await scheduler.stop()
 
@@ -181,28 +189,28 @@ async def test_a_worker_refits_series_while_a_global_fit_runs(redis_url: str) ->
     )
     queue = RedisRefitQueue.from_settings(settings)
     release = asyncio.Event()
-    done: list[str] = []
+    done: list[RefitJob] = []
     refit = blocking_refit(release, done)
 
     stop = asyncio.Event()
     worker = asyncio.create_task(run_worker(settings, stop, "w-long", refit=refit, queue=queue))
     try:
-        assert await queue.schedule(entry_id("patchtst", HOUR))
+        assert await queue.schedule(GlobalFitJob("patchtst", HOUR))
         assert await queue.schedule("bg-series")
         for _ in range(500):
             if done:
                 break
             await asyncio.sleep(0.01)
         assert done == ["bg-series"]
-        assert await queue.schedule(entry_id("patchtst", HOUR)) is False  # still pending
+        assert await queue.schedule(GlobalFitJob("patchtst", HOUR)) is False  # still pending
         release.set()
         for _ in range(500):
             if len(done) == 2:
                 break
             await asyncio.sleep(0.01)
-        assert done == ["bg-series", entry_id("patchtst", HOUR)]
+        assert done == ["bg-series", GlobalFitJob("patchtst", HOUR)]
         for _ in range(500):
-            if await queue.schedule(entry_id("patchtst", HOUR)):
+            if await queue.schedule(GlobalFitJob("patchtst", HOUR)):
                 break  # acked: it may be queued again
             await asyncio.sleep(0.01)
         else:

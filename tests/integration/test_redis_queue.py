@@ -222,7 +222,7 @@ async def test_service_ingest_queues_on_the_stream_and_a_background_worker_fits(
     async def band_stored() -> bool:
         return "band" in (await other.get_state("cpu") or {})
 
-    async with background_worker(settings, service.refit, queue, "replica-1"):
+    async with background_worker(settings, service.run, queue, "replica-1"):
         await _until(band_stored, 60)
     assert await queue.pending() == 0
     await other.close()

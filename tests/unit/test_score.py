@@ -6,7 +6,8 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tsad.detect.score import score_against_band, z_for_level
+from tsad.detect.calibrate import level_quantile as z_for_level
+from tsad.detect.score import score_against_band
 
 
 def _score(y: list[float], level: float = 95.0):

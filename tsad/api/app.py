@@ -34,6 +34,8 @@ from tsad.api.routes.azure import azure_routes
 from tsad.api.routes.changepoints import changepoints
 from tsad.api.routes.console import console_routes
 from tsad.api.routes.detect import detect
+from tsad.api.routes.export import export_series
+from tsad.api.routes.feedback import feedback_routes
 from tsad.api.routes.forecast import forecast
 from tsad.api.routes.grafana import grafana_routes
 from tsad.api.routes.groups import group_routes
@@ -44,10 +46,8 @@ from tsad.api.routes.status import status_routes
 from tsad.api.routes.timegpt import timegpt_routes
 from tsad.api.routes.webhooks import webhook_routes
 from tsad.integrations.hub import attach
-from tsad.queue import make_refit_queue
 from tsad.service import TsadService
 from tsad.settings import Settings
-from tsad.worker import background_worker
 
 log = logging.getLogger("tsad.api")
 
@@ -70,13 +70,6 @@ async def _warm_up(service: TsadService) -> None:
         raise
     except Exception as exc:  # a failed warm-up only costs the first request its import time
         log.warning("model warm-up failed: %s", exc)
-
-
-def _own_service(settings: Settings) -> TsadService:
-    """The app's service: with Redis, refits go through the shared Redis Stream."""
-    if settings.buffer.redis_url:
-        return TsadService(settings, scheduler=make_refit_queue(settings))
-    return TsadService(settings)
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
@@ -103,17 +96,16 @@ def create_app(
             stack.push_async_callback(limiter.close)
             svc = injected
             if svc is None:
-                svc = _own_service(settings)
+                # with Redis, refits go through the shared Redis Stream, and every
+                # replica also works it (unless TSAD_EMBEDDED_WORKER is off), so bands
+                # stay fresh with no `tsad worker` running; a series is never fitted twice
+                svc = TsadService(settings)
                 stack.push_async_callback(svc.close)
-                queue = svc.scheduler
-                if settings.buffer.redis_url and settings.worker.embedded:
-                    # every replica also works the shared refit queue, so bands stay
-                    # fresh with no `tsad worker` running; a series is never fitted twice
-                    await stack.enter_async_context(
-                        background_worker(settings, svc.refit, queue)  # type: ignore[arg-type]
-                    )
+                await svc.start()
             app.state.service = svc
             app.state.runner = svc.runner
+            if injected is None:
+                svc.feedback.start()  # the ranker's retraining schedule
             hub = attach(app.state, svc, settings)
             stack.push_async_callback(hub.close)
             warm = asyncio.create_task(_warm_up(svc), name="tsad-warm-up")
@@ -131,6 +123,8 @@ def create_app(
     routes: list[ControllerRouterHandler] = [
         health_routes,
         series_routes,
+        feedback_routes,
+        export_series,
         forecast,
         detect,
         timegpt_routes,

@@ -208,6 +208,10 @@ class SeriesDetail(SeriesSummary):
     points_needed: int
     sensitivity: float
     threshold: float
+    # operator feedback (tsad.feedback): labels stored, and the log-odds they moved
+    # the threshold by (threshold already includes it)
+    feedback_count: int = 0
+    threshold_offset: float = 0.0
 
 
 class StoredPoint(Wire):

@@ -64,6 +64,22 @@ def load(
     run_load(url, requests, batches, rate, max_seconds, out)
 
 
+@bench_app.command("feedback")
+def feedback(
+    data: Path = typer.Option(..., "--data", help="NAB-layout directory (data/ + labels/)"),
+    model: str = typer.Option("auto", "--model", help="forecaster behind the online replay"),
+    out: Path = typer.Option(Path("bench-out/feedback"), "--out", help="results directory"),
+    cache: Path | None = typer.Option(
+        None, "--cache", help="replayed bands per file (default OUT/bands; reused when present)"
+    ),
+) -> None:
+    """A simulated analyst labels tsad's alerts on NAB: flags with vs without feedback,
+    constants by leave-one-folder-out CV, and the learned ranker's lift."""
+    from tsad.bench.feedback_run import run_feedback_bench
+
+    run_feedback_bench(data, out, model=model, cache=cache)
+
+
 @bench_app.command("skab")
 def skab(
     data: Path = typer.Option(

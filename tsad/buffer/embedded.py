@@ -31,7 +31,7 @@ import numpy as np
 from tsad.buffer.chunks import encode
 from tsad.buffer.codec import decode_dict, encoder
 from tsad.buffer.embedded_disk import DiskSeries, View, connect, data_dir, load, lock_dir
-from tsad.buffer.memory import MAX_ANOMALIES
+from tsad.buffer.memory import MAX_ANOMALIES, copy_flat
 from tsad.buffer.sqlite_writer import SqliteWriter
 from tsad.errors import BufferUnavailable
 from tsad.series import FloatArray, IntArray, Series, clean
@@ -106,6 +106,14 @@ def _write_anomalies(
         )
 
 
+def _write_feedback(no: int, name: str | None, raw: bytes | None, conn: sqlite3.Connection) -> None:
+    _new_series(conn, no, name)
+    if raw is None:
+        conn.execute("DELETE FROM feedback WHERE no = ?", (no,))
+    else:
+        conn.execute("INSERT OR REPLACE INTO feedback (no, data) VALUES (?, ?)", (no, raw))
+
+
 def _read_anomalies(no: int, start: int, end: int, conn: sqlite3.Connection) -> list[bytes]:
     return [
         r
@@ -117,7 +125,7 @@ def _read_anomalies(no: int, start: int, end: int, conn: sqlite3.Connection) -> 
 
 
 def _delete(no: int, conn: sqlite3.Connection) -> None:
-    for table in ("chunks", "head", "anomalies", "states", "scorers", "series"):
+    for table in ("chunks", "head", "anomalies", "states", "scorers", "feedback", "series"):
         conn.execute(f"DELETE FROM {table} WHERE no = ?", (no,))
 
 
@@ -270,7 +278,7 @@ class EmbeddedBuffer:
     async def put_scorer(self, series_id: str, scorer: dict[str, Any]) -> None:
         gen = self._generation()
         raw = encoder.encode(scorer)
-        self._mem.adopt_scorer(series_id, decode_dict(raw))
+        self._mem.adopt_scorer(series_id, copy_flat(scorer))  # as flat as what a restart reads
         disk, name = self._disk(series_id)
         # not awaited: the scorer is derived state (a lost one is primed again from the
         # history at the next refit), so the hot path does not wait a second commit for
@@ -302,6 +310,19 @@ class EmbeddedBuffer:
         read = partial(_read_anomalies, disk.no, lo, hi)
         raw: list[bytes] = await self._writer.submit(read, write=False, gen=0)
         return [decode_dict(r) for r in raw]
+
+    # ----------------------------------------------------------------- feedback
+
+    async def get_feedback(self, series_id: str) -> list[dict[str, Any]]:
+        return await self._mem.get_feedback(series_id)
+
+    async def put_feedback(self, series_id: str, records: Sequence[dict[str, Any]]) -> None:
+        gen = self._generation()
+        raw = encoder.encode(list(records)) if records else None
+        await self._mem.put_feedback(series_id, records)
+        disk, name = self._disk(series_id)
+        write = partial(_write_feedback, disk.no, name, raw)
+        await self._writer.submit(write, write=True, gen=gen)
 
     async def ping(self) -> bool:
         if self._writer.broken:

@@ -11,6 +11,7 @@ Tables (``no`` is a small integer per series, so rows do not repeat its name)::
     head      (no, seq, data)                small or out-of-order batches since the last
                                              compaction, replayed over the chunks in seq order
     anomalies (no, ts, record JSON)
+    feedback  (no, data JSON)                operator feedback records (tsad.feedback)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import msgspec
 import numpy as np
 
 from tsad.buffer.chunks import decode
@@ -35,6 +37,7 @@ CREATE TABLE IF NOT EXISTS series (
   no INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, floor INTEGER);
 CREATE TABLE IF NOT EXISTS states (no INTEGER PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS scorers (no INTEGER PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS feedback (no INTEGER PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS chunks (
   no INTEGER NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL, data BLOB NOT NULL,
   PRIMARY KEY (no, first));
@@ -118,6 +121,8 @@ def load(conn: sqlite3.Connection, settings: BufferSettings) -> View:
         mem.adopt_state(names[no], decode_dict(state))
     for no, scorer in conn.execute("SELECT no, data FROM scorers"):
         mem.adopt_scorer(names[no], decode_dict(scorer))
+    for no, data in conn.execute("SELECT no, data FROM feedback"):
+        mem.adopt_feedback(names[no], [dict(r) for r in msgspec.json.decode(data)])
     runs: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
     for no, first, last, data in conn.execute(
         "SELECT no, first, last, data FROM chunks ORDER BY no, first"

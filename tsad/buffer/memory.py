@@ -80,6 +80,7 @@ class MemoryBuffer:
         self._scorers: dict[str, dict[str, Any]] = {}
         self._state: dict[str, dict[str, Any]] = {}
         self._anomalies: dict[str, deque[dict[str, Any]]] = {}
+        self._feedback: dict[str, list[dict[str, Any]]] = {}
 
     async def append(self, series_id: str, ts: IntArray, y: FloatArray) -> AppendResult:
         if ts.shape[0] == 0:
@@ -170,6 +171,7 @@ class MemoryBuffer:
         self._state.pop(series_id, None)
         self._scorers.pop(series_id, None)
         self._anomalies.pop(series_id, None)
+        self._feedback.pop(series_id, None)
         return existed
 
     async def get_state(self, series_id: str) -> dict[str, Any] | None:
@@ -182,10 +184,10 @@ class MemoryBuffer:
 
     async def get_scorer(self, series_id: str) -> dict[str, Any] | None:
         scorer = self._scorers.get(series_id)
-        return _copy_flat(scorer) if scorer is not None else None
+        return copy_flat(scorer) if scorer is not None else None
 
     async def put_scorer(self, series_id: str, scorer: dict[str, Any]) -> None:
-        self._scorers[series_id] = _copy_flat(scorer)
+        self._scorers[series_id] = copy_flat(scorer)
 
     def adopt_scorer(self, series_id: str, scorer: dict[str, Any]) -> None:
         """Keep ``scorer`` as it is (the caller hands it over: no copy)."""
@@ -218,6 +220,21 @@ class MemoryBuffer:
             key=lambda r: int(r["ts"]),
         )
 
+    # ----------------------------------------------------------------- feedback
+
+    async def get_feedback(self, series_id: str) -> list[dict[str, Any]]:
+        return copy.deepcopy(self._feedback.get(series_id, []))
+
+    async def put_feedback(self, series_id: str, records: Sequence[dict[str, Any]]) -> None:
+        if records:
+            self._feedback[series_id] = copy.deepcopy(list(records))
+        else:
+            self._feedback.pop(series_id, None)
+
+    def adopt_feedback(self, series_id: str, records: list[dict[str, Any]]) -> None:
+        """Keep ``records`` as they are (the caller hands them over: no copy)."""
+        self._feedback[series_id] = records
+
     async def ping(self) -> bool:
         return True
 
@@ -225,7 +242,7 @@ class MemoryBuffer:
         return None
 
 
-def _copy_flat(scorer: dict[str, Any]) -> dict[str, Any]:
+def copy_flat(scorer: dict[str, Any]) -> dict[str, Any]:
     """A scorer state is flat (numbers and lists of numbers): copy just that deep
     (``copy.deepcopy`` is most of an append's cost on this path)."""
     return {k: list(v) if isinstance(v, list) else v for k, v in scorer.items()}

@@ -12,6 +12,7 @@ lives on one Cluster slot::
     tsad:{<sid>}:state      STRING msgspec JSON of the opaque state dict
     tsad:{<sid>}:meta       STRING msgspec JSON of state["meta"] (cheap for list_series)
     tsad:{<sid>}:anomalies  ZSET  score = ts, member = msgspec JSON record
+    tsad:{<sid>}:feedback   STRING msgspec JSON list of operator feedback records
     tsad:series             SET   ids of series that hold points (the global index)
 
 Why chunks: the previous layout, one ZSET member of 16 packed bytes per point, cost
@@ -305,7 +306,10 @@ class RedisBuffer:
         pipe = self._r.pipeline(transaction=not self.cluster)
         pipe.delete(_key(series_id, "chunks"), _key(series_id, "points"))
         pipe.delete(
-            *(_key(series_id, k) for k in ("count", "state", "meta", "scorer", "anomalies"))
+            *(
+                _key(series_id, k)
+                for k in ("count", "state", "meta", "scorer", "anomalies", "feedback")
+            )
         )
         pipe.srem(self._index, series_id)
         async with self._guard("delete"):
@@ -353,6 +357,21 @@ class RedisBuffer:
                 await self._r.zrange(key, _bound(start, "-inf"), _bound(end, "+inf"), byscore=True),
             )
         return [dict(msgspec.json.decode(r)) for r in raw]
+
+    # ----------------------------------------------------------------- feedback
+
+    async def get_feedback(self, series_id: str) -> list[dict[str, Any]]:
+        async with self._guard("get_feedback"):
+            raw = await self._r.get(_key(series_id, "feedback"))
+        return [] if raw is None else [dict(r) for r in msgspec.json.decode(raw)]
+
+    async def put_feedback(self, series_id: str, records: Sequence[dict[str, Any]]) -> None:
+        key = _key(series_id, "feedback")
+        async with self._guard("put_feedback"):
+            if records:
+                await self._r.set(key, _encoder.encode(list(records)))
+            else:
+                await self._r.delete(key)
 
     async def ping(self) -> bool:
         try:

@@ -7,6 +7,7 @@ The band comes from the whole series, the score from the points before each one
 
 from __future__ import annotations
 
+from tsad.detect import calibrate
 from tsad.detect.flags import Flagged, flag_stream
 from tsad.detect.online import lower_bound_of
 from tsad.detect.residual_score import insample_reference
@@ -27,7 +28,7 @@ def detect_batch(
 ) -> tuple[Flagged, str]:
     """Fit in-sample on the regular grid; score the raw points at their grid slots."""
     clean = robust_history(prepared.regular, prepared.step_ms)
-    fc = forecaster.insample(clean, prepared.step_ms, [level])
+    fc = calibrate.insample(forecaster, clean, prepared.step_ms, [level])
     band, idx = fc.band, prepared.slots
     season = season_length(prepared.step_ms)
     ref = insample_reference(clean.y, season)

@@ -9,11 +9,11 @@ series (marked ``degraded``) while the next scheduled refit retries the model.
 from __future__ import annotations
 
 import time
-from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 
+from tsad.detect.calibrate import level_quantile
 from tsad.detect.online import StoredBand, refit_horizon
 from tsad.prepare import prepare
 from tsad.series import FloatArray, IntArray, season_length
@@ -46,8 +46,7 @@ def fallback_band(
     m = season if n >= 2 * season else 1
     h = refit_horizon(p.step_ms)
     mean = hist[n - m + (np.arange(h) % m)].astype(np.float64)
-    z = NormalDist().inv_cdf(0.5 + level / 200.0)
-    half = z * robust_scale(hist[m:] - hist[:-m], hist)
+    half = level_quantile(level) * robust_scale(hist[m:] - hist[:-m], hist)
     last = int(p.regular.ts[-1])
     return StoredBand(
         start=last + p.step_ms,
@@ -75,6 +74,5 @@ def fallback_scorer(
     season = season_length(p.step_ms)
     m = season if hist.shape[0] >= 2 * season else 1
     mean = np.r_[np.full(m, np.nan), hist[:-m]]
-    z = NormalDist().inv_cdf(0.5 + level / 200.0)
-    half = z * robust_scale(hist[m:] - hist[:-m], hist)
+    half = level_quantile(level) * robust_scale(hist[m:] - hist[:-m], hist)
     return primed_state(p.regular, mean, mean - half, mean + half, level, season)

@@ -22,8 +22,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tsad.detect.calibrate import level_quantile
 from tsad.detect.residual_score import ScorerState, insample_reference, residual_scores
-from tsad.detect.score import SMALL_BATCH, z_for_level
+from tsad.detect.score import SMALL_BATCH
 from tsad.detect.threshold import (
     DEFAULT_SENSITIVITY,
     capped_threshold,
@@ -82,7 +83,7 @@ def flag_stream(
     ``state`` continues a series' scorer (the hot path); ``lower_bound`` keeps the
     displayed band inside the range the series can take (0 for a count).
     """
-    sigma = (hi - lo) / (2.0 * z_for_level(level))
+    sigma = (hi - lo) / (2.0 * level_quantile(level))
     score, record, st = residual_scores(y, mean, sigma, ref, season=season, state=state)
     threshold = capped_threshold(score, threshold_for(sensitivity), max_anomaly_ratio)
     is_anomaly = score >= threshold

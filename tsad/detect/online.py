@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from tsad.detect import calibrate
 from tsad.detect.flags import Flagged, flag_stream
 from tsad.detect.residual_score import ScorerState, seasonal_reference
 from tsad.detect.robust import robust_history
@@ -214,7 +215,7 @@ def replay_bands(
         lead = int((first_ts + t0 * step - int(hist.ts[-1])) // step)
         # always the full horizon: a shorter last chunk must not change the model's
         # answer for the points it does cover (prefix stability)
-        fc = forecaster.forecast(hist, step, lead - 1 + h, [level])
+        fc = calibrate.forecast(forecaster, hist, step, lead - 1 + h, [level])
         band = fc.band
         mean[t0 : t0 + steps] = band.mean[lead - 1 : lead - 1 + steps]
         lo[t0 : t0 + steps] = band.lo[level][lead - 1 : lead - 1 + steps]

@@ -6,21 +6,15 @@ No model runs here; this is the O(1)-per-point heart of the hot path.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import numpy as np
-from scipy.special import erf, ndtri
+from scipy.special import erf
 
+from tsad.detect.calibrate import level_quantile
 from tsad.series import FloatArray, IntArray, Scored
 
 _SQRT2 = float(np.sqrt(2.0))
 _TOL = 1e-9  # relative slack for float noise at the band's edge
-
-
-@lru_cache(maxsize=64)
-def z_for_level(level: float) -> float:
-    """Two-sided normal quantile: 95 → 1.96, 99 → 2.576."""
-    return float(ndtri(0.5 + level / 200.0))
 
 
 # below this many points, plain Python beats numpy's per-call overhead (~10x for one point)
@@ -49,7 +43,7 @@ def score_against_band(
     """
     if ts.shape[0] <= SMALL_BATCH:
         return _score_small(ts, y, mean, lo, hi, level)
-    zl = z_for_level(level)
+    zl = level_quantile(level)
     upper = y >= mean
     half = np.where(upper, hi - mean, mean - lo)
     sigma = np.maximum(half, 0.0) / zl
@@ -103,7 +97,7 @@ def _score_one(
 def _score_small(
     ts: IntArray, y: FloatArray, mean: FloatArray, lo: FloatArray, hi: FloatArray, level: float
 ) -> Scored:
-    zl = z_for_level(level)
+    zl = level_quantile(level)
     rows = [
         _score_one(float(a), float(b), float(c), float(d), zl)
         for a, b, c, d in zip(y.tolist(), mean.tolist(), lo.tolist(), hi.tolist(), strict=True)

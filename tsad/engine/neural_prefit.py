@@ -1,9 +1,10 @@
 """Fit once, predict everywhere: one global neural model for a batch run.
 
-``nhits`` and ``patchtst`` are global models. Before a batch run on many series
-(either engine) one model per sampling step is fitted on the input's series (all
-of them, or an even sample of ``MAX_FIT_SERIES``) and saved as the global model in
-the model directory; every per-series job then finds it there and only predicts.
+The catalogue's ``batch_prefit`` models (``nhits``, ``patchtst``) are global.
+Before a batch run on many series (either engine) one model per sampling step is
+fitted on the input's series (all of them, or an even sample of ``MAX_FIT_SERIES``)
+and saved as the global model in the model directory; every per-series job then
+finds it there and only predicts.
 With a remote Dask scheduler the workers must see the same ``TSAD_MODEL_DIR``
 (a shared volume), as replicas of the service already do.
 """
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from tsad.errors import TsadError
+from tsad.models.catalogue import as_global, prefit_models
 from tsad.prepare import prepare
 from tsad.runner import shared_registry
 from tsad.series import Series
@@ -25,7 +27,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tsad.engine")
 
-NEURAL = ("nhits", "patchtst")
 MAX_FIT_SERIES = 1_000
 
 
@@ -51,11 +52,10 @@ def prefit_global(
     """
     registry = shared_registry(settings)
     name = registry.resolve(model)
-    if name not in NEURAL:
+    if name not in prefit_models():
         return []
-    forecaster = registry.get(name)
-    fit_many = getattr(forecaster, "fit_many", None)
-    if fit_many is None:
+    forecaster = as_global(registry.get(name))
+    if forecaster is None:
         return []
     by_step: dict[int, list[Series]] = {}
     for s in series:
@@ -67,7 +67,9 @@ def prefit_global(
     keys: list[str] = []
     for step_ms, histories in by_step.items():
         try:
-            keys.append(str(fit_many(even_sample(histories, MAX_FIT_SERIES), step_ms, h)))
+            keys.append(
+                str(forecaster.fit_many(even_sample(histories, MAX_FIT_SERIES), step_ms, h))
+            )
         except (TsadError, ImportError) as exc:
             log.warning("no global %s model for step %d ms: %s", name, step_ms, exc)
     return keys

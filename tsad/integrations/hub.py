@@ -49,6 +49,11 @@ class Integrations:
         )
         if self.metrics is not None and self.outbound is not None:
             self.metrics.watch_outbound(self.outbound.notifier)
+        desk = getattr(service, "feedback", None)
+        if desk is not None and self.outbound is not None:
+            # the learned ranker attaches p_true to each alert and may hold some back
+            self.outbound.ranker = desk.p_true
+            self.outbound.hold = desk.suppress
         listeners = getattr(service, "ingest_listeners", None)
         if isinstance(listeners, list) and self.outbound is not None:
             listeners.append(self.on_ingest)

@@ -19,8 +19,10 @@ import contextlib
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import quote
 
 import httpx
 
@@ -174,6 +176,25 @@ class AlertmanagerNotifier:
         self._task = None
 
 
+class Ranker(Protocol):
+    """What the alerts ask the learned ranker: p_true of an alert firing now."""
+
+    async def __call__(
+        self, series_id: str, ts: int, score: float, severity: float, direction: int
+    ) -> float | None: ...
+
+
+def feedback_links(external_url: str, series_id: str, ts: int) -> dict[str, str]:
+    """Links an operator clicks to label the alert: the console's series page, with
+    the incident's feedback buttons, and the API route the buttons post to."""
+    base = external_url.rstrip("/")
+    sid = quote(series_id, safe="")
+    return {
+        "feedback_url": f"{base}/console/series?id={sid}&feedback={ts // 1000}",
+        "feedback_api": f"{base}/v1/series/{sid}/feedback",
+    }
+
+
 class OutboundAlerts:
     """Ingest listener: alert semantics over scored points, alerts queued for Alertmanager."""
 
@@ -190,6 +211,12 @@ class OutboundAlerts:
         self.external_url = external_url.rstrip("/") if external_url else None
         self.resend_s = resend_s
         self._firing: dict[str, tuple[AlertEvent, float]] = {}
+        # the learned ranker (tsad.feedback): p_true of a firing alert, None while off;
+        # ``hold`` says whether an alert with that p_true is suppressed
+        self.ranker: Ranker | None = None
+        self.hold: Callable[[float | None], bool] = lambda p: False
+        self._p_true: dict[str, float | None] = {}
+        self._held: set[str] = set()
 
     @classmethod
     def from_settings(cls, settings: IntegrationSettings) -> OutboundAlerts:
@@ -200,17 +227,34 @@ class OutboundAlerts:
         )
 
     async def __call__(self, result: IngestResult) -> None:
-        """Called after each ingest; never waits on the network."""
-        self.observe(result.series_id, result.scored)
+        """Called after each ingest; never waits on the network (the ranker reads the
+        buffer only when an alert fires)."""
+        events = self.tracker.update(result.series_id, result.scored)
+        if self.ranker is not None:
+            for e in events:
+                if e.status == "firing":
+                    p = await self.ranker(e.series_id, e.ts, e.score, e.severity, e.direction)
+                    self._p_true[e.series_id] = p
+        self._emit(result.series_id, events)
 
     def observe(self, series_id: str, scored: Scored) -> list[AlertEvent]:
         """Run the policy over newly scored points and queue alerts for what changed."""
-        now = time.monotonic()
         events = self.tracker.update(series_id, scored)
+        self._emit(series_id, events)
+        return events
+
+    def _emit(self, series_id: str, events: list[AlertEvent]) -> None:
+        now = time.monotonic()
         for event in events:
             if event.status == "firing":
+                if self.hold(self._p_true.get(series_id)):
+                    self._held.add(series_id)  # suppressed: neither sent nor resolved
+                    continue
+                self._held.discard(series_id)
                 self._firing[series_id] = (event, now)
                 self.notifier.submit(self.postable(event))
+            elif series_id in self._held:
+                self._held.discard(series_id)
             else:
                 started = self._firing.pop(series_id, (event, now))[0]
                 self.notifier.submit(self.postable(started, ends_ms=event.ts))
@@ -218,7 +262,6 @@ class OutboundAlerts:
         if held is not None and not events and now - held[1] >= self.resend_s:
             self._firing[series_id] = (held[0], now)
             self.notifier.submit(self.postable(held[0]))
-        return events
 
     def postable(self, event: AlertEvent, ends_ms: int | None = None) -> dict[str, Any]:
         """The Alertmanager alert for a firing event (resolved when ``ends_ms`` is given)."""
@@ -237,6 +280,11 @@ class OutboundAlerts:
             "severity": f"{event.severity:.3f}",
         }
         url = f"{self.external_url}/v1/series/{event.series_id}" if self.external_url else None
+        p_true = self._p_true.get(event.series_id)
+        if p_true is not None:
+            annotations["p_true"] = f"{p_true:.4f}"
+        if self.external_url:
+            annotations.update(feedback_links(self.external_url, event.series_id, event.ts))
         return postable_alert(
             labels, annotations, starts_ms=event.ts, ends_ms=ends_ms, generator_url=url
         )

@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import ndtri
 
+from tsad.detect.calibrate import level_quantile
 from tsad.series import Band, FloatArray, IntArray
 
 _traced_lock = threading.Lock()
@@ -164,7 +165,7 @@ def band_from_quantiles(
     lo: dict[float, FloatArray] = {}
     hi: dict[float, FloatArray] = {}
     for level in levels:
-        z = float(ndtri(0.5 + level / 200.0))
+        z = level_quantile(level)
         lo[level] = np.minimum(_at(q, zgrid, -z, mean), mean)
         hi[level] = np.maximum(_at(q, zgrid, z, mean), mean)
     return Band(ts, mean, lo, hi)

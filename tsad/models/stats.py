@@ -12,23 +12,24 @@ Model choice, measured on this 2-core machine (benchmarks/README.md):
 * Shorter than two seasons: non-seasonal AutoETS (fast on short series).
 
 statsforecast's bands under-cover on real data (M4 Hourly 95% bands: 85%), so
-bands are widened per series, never narrowed:
+bands are widened per series, never narrowed, with ``tsad.detect.calibrate``:
 
-* in-sample bands by the ratio between the residual quantile at the level and the
-  model's own in-sample half-width;
-* forecasts by the same ratio measured out of sample: the model is refitted without
-  the last ``holdout`` points, and its errors there are compared with its band.
+* in-sample bands by that stage, as every model's (the residual quantile at the
+  level against the band's own half-width); ``insample`` returns the model's band;
+* forecasts by the in-sample ratio, then by the same ratio measured out of sample:
+  the model is refitted without the last ``holdout`` points, and its errors there
+  are compared with its band (only the model can do that refit).
 """
 
 from __future__ import annotations
 
-import itertools
 import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from tsad.detect.calibrate import clip_to_range, coverage_factor, widen
 from tsad.errors import ModelFailed, NotEnoughPoints
 from tsad.series import Band, FloatArray, Forecast, Series, level_label, season_length
 from tsad.settings import ModelSettings
@@ -113,11 +114,11 @@ class StatsForecaster:
         hist = history.tail(self.settings.fit_window)
         label, out = self._fit(hist.y, step_ms, h, levels)
         ts = hist.ts[-1] + step_ms * np.arange(1, h + 1, dtype=np.int64)
-        band = _band(ts, out, "", levels, hist.y)
+        band = widen(_band(ts, out, "", levels), _insample_factors(out, hist.y, levels))
         if label != "Constant":
             band = self._widen_out_of_sample(band, hist.y, step_ms, h, levels)
         return Forecast(
-            clip_band(floor_band(band, float(np.min(hist.y))), hist.y), f"stats:{label}"
+            clip_to_range(floor_band(band, float(np.min(hist.y))), hist.y), f"stats:{label}"
         )
 
     def _widen_out_of_sample(
@@ -133,7 +134,7 @@ class StatsForecaster:
             return band
         actual = y[-holdout:]
         mean = np.asarray(out["mean"], np.float64)
-        lo, hi = dict(band.lo), dict(band.hi)
+        factors: dict[float, float] = {}
         for level in levels:
             lab = level_label(level)
             half = np.where(
@@ -141,19 +142,15 @@ class StatsForecaster:
                 np.asarray(out[f"hi-{lab}"]) - mean,
                 mean - np.asarray(out[f"lo-{lab}"]),
             )
-            ok = np.isfinite(half) & (half > 0)
-            if ok.sum() < 8:
-                continue
-            factor = float(max(1.0, np.quantile(np.abs(actual - mean)[ok] / half[ok], level / 100)))
-            lo[level] = band.mean - (band.mean - band.lo[level]) * factor
-            hi[level] = band.mean + (band.hi[level] - band.mean) * factor
-        _nest(levels, lo, hi)
-        return Band(band.ts, band.mean, lo, hi)
+            factor = coverage_factor(actual - mean, half, level, min_count=8)
+            if factor is not None:
+                factors[level] = factor
+        return widen(band, factors)
 
     def insample(self, history: Series, step_ms: int, levels: Sequence[float]) -> Forecast:
+        """The model's in-sample band; ``tsad.detect.calibrate.insample`` calibrates it."""
         label, out = self._fit(history.y, step_ms, 1, levels)
-        band = _band(history.ts, out, "fitted", levels, history.y)
-        return Forecast(clip_band(band, history.y), f"stats:{label}")
+        return Forecast(_band(history.ts, out, "fitted", levels), f"stats:{label}")
 
 
 def floor_band(band: Band, floor: float) -> Band:
@@ -172,56 +169,30 @@ def floor_band(band: Band, floor: float) -> Band:
     )
 
 
-def clip_band(band: Band, y: FloatArray) -> Band:
-    """A series that has never gone below zero gets no band below zero (a count, a
-    rate): the band, not only the mean, stays in the range the series can take."""
-    if y.shape[0] == 0 or float(np.min(y)) < 0.0:
-        return band
-    return Band(
-        band.ts,
-        np.maximum(band.mean, 0.0),
-        {lv: np.maximum(v, 0.0) for lv, v in band.lo.items()},
-        {lv: np.maximum(v, 0.0) for lv, v in band.hi.items()},
-    )
-
-
-def _band(
-    ts: Any, out: dict[str, FloatArray], prefix: str, levels: Sequence[float], y: FloatArray
-) -> Band:
+def _band(ts: Any, out: dict[str, FloatArray], prefix: str, levels: Sequence[float]) -> Band:
+    """statsforecast's columns (``mean``/``lo-95``... or ``fitted``/``fitted-lo-95``...)."""
     key = (lambda name: f"{prefix}-{name}") if prefix else (lambda name: name)
     mean = np.asarray(out[prefix or "mean"], np.float64)
-    fitted = np.asarray(out["fitted"], np.float64)
-    resid = y - fitted
     lo: dict[float, FloatArray] = {}
     hi: dict[float, FloatArray] = {}
     for level in levels:
         lab = level_label(level)
-        lo_l = np.asarray(out[key(f"lo-{lab}")], np.float64)
-        hi_l = np.asarray(out[key(f"hi-{lab}")], np.float64)
-        factor = _calibration(resid, out, lab, level)
-        lo[level] = mean - (mean - lo_l) * factor
-        hi[level] = mean + (hi_l - mean) * factor
-    _nest(levels, lo, hi)
+        lo[level] = np.asarray(out[key(f"lo-{lab}")], np.float64)
+        hi[level] = np.asarray(out[key(f"hi-{lab}")], np.float64)
     return Band(np.asarray(ts, np.int64), mean, lo, hi)
 
 
-def _nest(
-    levels: Sequence[float], lo: dict[float, FloatArray], hi: dict[float, FloatArray]
-) -> None:
-    """Bands of ordered levels must nest even after per-level calibration."""
-    for inner, outer in itertools.pairwise(sorted(levels)):
-        lo[outer] = np.minimum(lo[outer], lo[inner])
-        hi[outer] = np.maximum(hi[outer], hi[inner])
-
-
-def _calibration(resid: FloatArray, out: dict[str, FloatArray], lab: str, level: float) -> float:
-    """How much to widen the model's band so in-sample residuals cover ``level``%."""
-    half = (np.asarray(out[f"fitted-hi-{lab}"]) - np.asarray(out[f"fitted-lo-{lab}"])) / 2
-    ok = np.isfinite(resid) & np.isfinite(half) & (half > 0)
-    if ok.sum() < 10:
-        return 1.0
-    ratio = np.abs(resid[ok]) / half[ok]
-    return float(max(1.0, np.quantile(ratio, level / 100.0)))
+def _insample_factors(
+    out: dict[str, FloatArray], y: FloatArray, levels: Sequence[float]
+) -> dict[float, float]:
+    """Per level, how much the in-sample residuals say the model's band must widen."""
+    resid = y - np.asarray(out["fitted"], np.float64)
+    factors = {}
+    for level in levels:
+        lab = level_label(level)
+        half = (np.asarray(out[f"fitted-hi-{lab}"]) - np.asarray(out[f"fitted-lo-{lab}"])) / 2
+        factors[level] = coverage_factor(resid, half, level) or 1.0
+    return factors
 
 
 def _sf_levels(levels: Sequence[float]) -> list[float | int]:

@@ -12,6 +12,10 @@ and XACK + XDEL + drop the mark when done. The mark lives until the ack, so a
 series queued or being fitted is not queued (nor fitted) a second time. Entries
 of a dead worker stay in the group's pending list; XAUTOCLAIM hands them to a
 living worker once idle longer than the reclaim time.
+
+A series job is the entry ``{sid: <series id>}``; a global fit is
+``{global: <kind>, step_ms: <ms>}``, marked at ``tsad:{global/<kind>/<ms>}:refit``
+(series ids cannot hold ``/``, so the marks cannot collide).
 """
 
 from __future__ import annotations
@@ -24,22 +28,38 @@ from redis import exceptions as rexc
 
 from tsad.buffer.redis import REDIS_ERRORS, translate
 from tsad.buffer.redis_client import ColdStartGate, RedisClient, connect, is_cluster
-from tsad.settings import Settings
+from tsad.queue.consumer import InProcessConsumer
+from tsad.settings import Settings, WorkerSettings
+from tsad.types import Entry, GlobalFitJob, RefitJob, RunJob
 
-_Entry = tuple[str, str]
-
-# KEYS: mark, stream. ARGV: series id, mark TTL s, approximate stream cap.
+# KEYS: mark, stream. ARGV: mark TTL s, approximate stream cap, then the entry's
+# field/value pairs.
 _SCHEDULE_LUA = """
-if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'sid', ARGV[1])
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
   return 1
 end
 return 0
 """
 
 
-def _mark(series_id: str) -> str:
-    return f"tsad:{{{series_id}}}:refit"
+def _mark(job: RefitJob) -> str:
+    if isinstance(job, GlobalFitJob):
+        return f"tsad:{{global/{job.kind}/{job.step_ms}}}:refit"
+    return f"tsad:{{{job}}}:refit"
+
+
+def _fields(job: RefitJob) -> dict[str, str]:
+    if isinstance(job, GlobalFitJob):
+        return {"global": job.kind, "step_ms": str(job.step_ms)}
+    return {"sid": job}
+
+
+def _job(fields: dict[bytes, bytes]) -> RefitJob:
+    kind = fields.get(b"global")
+    if kind is not None:
+        return GlobalFitJob(_text(kind), int(fields[b"step_ms"]))
+    return _text(fields[b"sid"])
 
 
 def _text(value: bytes | str) -> str:
@@ -58,6 +78,7 @@ class RedisRefitQueue:
         stream: str = "tsad:refit",
         group: str = "tsad-workers",
         max_len: int = 1_000_000,
+        worker: WorkerSettings | None = None,
     ) -> None:
         self._r = client
         self._ttl_s = pending_ttl_s
@@ -68,6 +89,9 @@ class RedisRefitQueue:
         self._cluster = is_cluster(client)
         self._gate = ColdStartGate(client)
         self._group_ready = False
+        # each `tsad serve` replica also works the shared queue (TSAD_EMBEDDED_WORKER);
+        # a stop finishes the job in hand
+        self._consumer = InProcessConsumer(worker or WorkerSettings(), graceful=True)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RedisRefitQueue:
@@ -76,7 +100,17 @@ class RedisRefitQueue:
             raise ValueError("RedisRefitQueue needs TSAD_REDIS_URL")
         timeout = settings.buffer.redis_timeout_s
         client = connect(url, timeout, cluster=settings.buffer.redis_cluster)
-        return cls(client, pending_ttl_s=settings.worker.pending_ttl_s, timeout_s=timeout)
+        worker = settings.worker
+        return cls(client, pending_ttl_s=worker.pending_ttl_s, timeout_s=timeout, worker=worker)
+
+    async def start(self, run: RunJob) -> None:
+        """Work the shared queue from this process too (the replica's embedded worker)."""
+        from tsad.worker import default_consumer_name
+
+        self._consumer.start(self, run, default_consumer_name())
+
+    async def stop(self) -> None:
+        await self._consumer.stop()
 
     @contextlib.asynccontextmanager
     async def _guard(self, what: str) -> AsyncIterator[None]:
@@ -99,33 +133,34 @@ class RedisRefitQueue:
                 raise
         self._group_ready = True
 
-    async def schedule(self, series_id: str) -> bool:
+    async def schedule(self, job: RefitJob) -> bool:
         if self._cluster:
-            return await self._schedule_cluster(series_id)
+            return await self._schedule_cluster(job)
+        pairs = [x for kv in _fields(job).items() for x in kv]
         async with self._guard("schedule refit"):
             added = await self._schedule(
-                keys=[_mark(series_id), self.stream], args=[series_id, self._ttl_s, self._max_len]
+                keys=[_mark(job), self.stream], args=[self._ttl_s, self._max_len, *pairs]
             )
         return bool(added)
 
-    async def _schedule_cluster(self, series_id: str) -> bool:
-        mark = _mark(series_id)
+    async def _schedule_cluster(self, job: RefitJob) -> bool:
+        mark = _mark(job)
         async with self._guard("schedule refit"):
             if not await self._r.set(mark, "1", nx=True, ex=self._ttl_s):
                 return False
             try:
-                fields: dict[Any, Any] = {"sid": series_id}
+                fields: dict[Any, Any] = _fields(job)
                 await self._r.xadd(self.stream, fields, maxlen=self._max_len, approximate=True)
             except BaseException:
                 await self._r.delete(mark)
                 raise
         return True
 
-    async def claim(self, consumer: str, count: int = 1, block_ms: int = 1_000) -> list[_Entry]:
+    async def claim(self, consumer: str, count: int = 1, block_ms: int = 1_000) -> list[Entry]:
         # the blocking read must end before the socket timeout, or it reads as an outage
         block = max(0, min(block_ms, self._timeout_ms - 250))
 
-        async def read() -> list[_Entry]:
+        async def read() -> list[Entry]:
             reply: list[Any] = await self._r.xreadgroup(  # type: ignore[assignment]
                 self.group, consumer, {self.stream: ">"}, count=count, block=block or None
             )
@@ -133,9 +168,9 @@ class RedisRefitQueue:
 
         return await self._with_group("claim refits", read)
 
-    async def reclaim(self, consumer: str, min_idle_ms: int, count: int = 10) -> list[_Entry]:
-        async def autoclaim() -> list[_Entry]:
-            out: list[_Entry] = []
+    async def reclaim(self, consumer: str, min_idle_ms: int, count: int = 10) -> list[Entry]:
+        async def autoclaim() -> list[Entry]:
+            out: list[Entry] = []
             start = "0-0"
             while len(out) < count:
                 reply = await self._r.xautoclaim(
@@ -150,8 +185,8 @@ class RedisRefitQueue:
         return await self._with_group("reclaim refits", autoclaim)
 
     async def _with_group(
-        self, what: str, call: Callable[[], Awaitable[list[_Entry]]]
-    ) -> list[_Entry]:
+        self, what: str, call: Callable[[], Awaitable[list[Entry]]]
+    ) -> list[Entry]:
         """Run a group command; if Redis lost the group (an empty restart), recreate it once."""
         async with self._guard(what):
             await self._ensure_group()
@@ -164,17 +199,17 @@ class RedisRefitQueue:
             await self._ensure_group()
             return await call()
 
-    async def _taken(self, entries: list[Any]) -> list[_Entry]:
+    async def _taken(self, entries: list[Any]) -> list[Entry]:
         """Decode entries and renew their series' marks: work in hand keeps its mark."""
-        out: list[_Entry] = []
+        out: list[Entry] = []
         for entry_id, fields in entries:
             if entry_id is None or not fields:
                 continue  # deleted from the stream while pending
-            out.append((_text(entry_id), _text(fields[b"sid"])))
+            out.append((_text(entry_id), _job(fields)))
         if out:
             pipe = self._r.pipeline(transaction=False)
-            for _, sid in out:
-                pipe.expire(_mark(sid), self._ttl_s)
+            for _, job in out:
+                pipe.expire(_mark(job), self._ttl_s)
             await pipe.execute()
         return out
 
@@ -183,11 +218,11 @@ class RedisRefitQueue:
             # XCLAIM by the owner resets the entry's idle time: XAUTOCLAIM leaves it alone
             await self._r.xclaim(self.stream, self.group, consumer, 0, [entry_id], justid=True)
 
-    async def ack(self, entry_id: str, series_id: str) -> None:
+    async def ack(self, entry_id: str, job: RefitJob) -> None:
         pipe = self._r.pipeline(transaction=False)
         pipe.xack(self.stream, self.group, entry_id)
         pipe.xdel(self.stream, entry_id)
-        pipe.delete(_mark(series_id))
+        pipe.delete(_mark(job))
         async with self._guard("ack refit"):
             await pipe.execute()
 
@@ -199,4 +234,5 @@ class RedisRefitQueue:
         return int(summary["pending"])
 
     async def close(self) -> None:
+        await self.stop()
         await self._r.aclose()

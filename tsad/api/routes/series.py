@@ -181,6 +181,8 @@ async def get_series(series_id: str, service: TsadService) -> SeriesDetail:
         points_needed=view.points_needed,
         sensitivity=view.sensitivity,
         threshold=view.threshold,
+        feedback_count=view.feedback_count,
+        threshold_offset=view.threshold_offset,
     )
 
 

@@ -19,6 +19,7 @@ import tsad
 from tsad.redact import redacted_url
 from tsad.service import TsadService
 from tsad.settings import Settings
+from tsad.types import RefitQueue
 
 
 class BufferStatus(msgspec.Struct, kw_only=True):
@@ -77,12 +78,9 @@ def visible_settings(settings: Settings) -> dict[str, Any]:
     }
 
 
-async def _pending(scheduler: object) -> int | None:
-    pending = getattr(scheduler, "pending", None)
-    if pending is None:
-        return None
+async def _pending(queue: RefitQueue) -> int | None:
     with contextlib.suppress(Exception):  # a down Redis must not take the status page down
-        return int(await pending())
+        return int(await queue.pending())
     return None
 
 

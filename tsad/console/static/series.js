@@ -11,6 +11,9 @@
   let plot = null;
   let level = null;
   let stored = null; // the band arriving points will be scored against, drawn ahead of the data
+  let labels = []; // feedback already given on this series
+  // an alert's feedback link: ?feedback=<epoch seconds> marks the incident holding it
+  const target = Number(new URLSearchParams(location.search).get("feedback")) || null;
 
   function facts(detail, status) {
     const items = [
@@ -28,6 +31,7 @@
     }
     if (detail.sensitivity !== undefined) items.push(["sensitivity", fmt.num(detail.sensitivity)]);
     if (detail.threshold !== undefined) items.push(["score threshold", fmt.num(detail.threshold)]);
+    if (detail.feedback_count) items.push(["feedback", `${detail.feedback_count} labels`]);
     if (detail.band) items.push(["stored band", `${fmt.time(detail.band.start)} → ${fmt.time(detail.band.end)}`]);
     if (detail.last_error) items.push(["last fit error", detail.last_error]);
     if (status) items.push(["detection level", `${level}%`]);
@@ -35,23 +39,59 @@
       .map(([k, v]) => `<div><span>${fmt.esc(k)}</span>${fmt.esc(v)}</div>`).join("");
   }
 
+  const LABEL_TEXT = { true_positive: "real", false_positive: "false alarm" };
+
+  function labelOf(inc) {
+    const a = secs(inc.start), b = secs(inc.end);
+    const hit = labels.filter((l) => secs(l.end) >= a && secs(l.start) <= b && LABEL_TEXT[l.label]);
+    return hit.length ? hit[hit.length - 1].label : null;
+  }
+
+  function feedbackCell(inc) {
+    const given = labelOf(inc);
+    if (given) return `<span class="pill closed labelled">${LABEL_TEXT[given]}</span>`;
+    return `<button type="button" class="fb" data-label="true_positive">real</button>
+      <button type="button" class="fb" data-label="false_positive">false alarm</button>`;
+  }
+
+  async function label(inc, kind) {
+    try {
+      await api(`${path}/feedback`, { method: "POST", body: { label: kind, start: inc.start, end: inc.end } });
+      const [detail, given] = await Promise.all([api(path), api(`${path}/feedback`)]);
+      labels = given.feedback;
+      facts(detail, null);
+      renderIncidents();
+      showError(null);
+    } catch (err) {
+      showError(err);
+    }
+  }
+
   function renderIncidents() {
     const body = document.querySelector("#incidents tbody");
     document.getElementById("no-incidents").hidden = incidents.length > 0;
     body.innerHTML = incidents.slice().reverse().map((inc, i) => {
       const st = inc.open === true ? "open" : inc.open === false ? "closed" : "";
-      return `<tr class="clickable" data-i="${incidents.length - 1 - i}">
+      const marked = target && target >= secs(inc.start) && target <= secs(inc.end) ? " target" : "";
+      return `<tr class="clickable${marked}" data-i="${incidents.length - 1 - i}">
         <td>${fmt.time(inc.start)}</td><td>${fmt.time(inc.end)}</td>
         <td class="num">${inc.points ?? "—"}</td><td class="num">${fmt.num(inc.peak_score, 3)}</td>
         <td class="num">${fmt.num(inc.peak_severity, 3)}</td><td>${direction(inc.direction)}</td>
-        <td>${st ? `<span class="pill ${st}">${st}</span>` : "—"}</td></tr>`;
+        <td>${st ? `<span class="pill ${st}">${st}</span>` : "—"}</td><td>${feedbackCell(inc)}</td></tr>`;
     }).join("");
     body.querySelectorAll("tr").forEach((tr) => {
-      tr.onclick = () => {
-        const inc = incidents[Number(tr.dataset.i)];
-        if (plot) window.tsadChart.zoomTo(plot, secs(inc.start), secs(inc.end));
+      const inc = incidents[Number(tr.dataset.i)];
+      tr.onclick = (e) => {
+        if (e.target.classList.contains("fb")) {
+          e.stopPropagation();
+          label(inc, e.target.dataset.label);
+        } else if (plot) {
+          window.tsadChart.zoomTo(plot, secs(inc.start), secs(inc.end));
+        }
       };
     });
+    const marked = body.querySelector("tr.target");
+    if (marked) marked.scrollIntoView({ block: "center" });
   }
 
   function storedBand(band) {
@@ -117,10 +157,11 @@
     document.getElementById("title").textContent = id;
     document.title = `${id} · tsad`;
     try {
-      const [detail, points, anomalies, status] = await Promise.all([
+      const [detail, points, anomalies, status, given] = await Promise.all([
         api(path), api(`${path}/points`), api(`${path}/anomalies?group=incidents`),
-        api("/v1/status").catch(() => null),
+        api("/v1/status").catch(() => null), api(`${path}/feedback`).catch(() => null),
       ]);
+      labels = given ? given.feedback : [];
       level = status ? status.settings.detect_level : null;
       document.getElementById("level").value = level ?? 99;
       facts(detail, status);

@@ -33,12 +33,8 @@ async def run_consume(
     source = make_source(
         url, stream=stream, group=group, consumer=consumer, subject=subject, dead_letter=dead_letter
     )
-    if settings.buffer.redis_url:
-        from tsad.queue import make_refit_queue
-
-        service = TsadService(settings, scheduler=make_refit_queue(settings))
-    else:
-        service = TsadService(settings)
+    # with Redis the refits are the workers' (or the replicas'); in-process otherwise
+    service = TsadService(settings, consume=not settings.buffer.redis_url)
     hub = attach({}, service, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
