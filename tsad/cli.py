@@ -395,6 +395,9 @@ def detect(
         help="FILE is wide (timestamp + one column per variable): score the rows together.",
     ),
     detector: str = typer.Option("pca", help="--multivariate detector: pca or iforest."),
+    warmup: int = typer.Option(
+        100, min=10, help="--multivariate --mode online: rows the model is fitted on first."
+    ),
 ) -> None:
     """Score every point of FILE and flag the anomalies (score >= the sensitivity's threshold)."""
     from tsad.detect.threshold import check_ratio, check_sensitivity
@@ -417,6 +420,7 @@ def detect(
                 output,
                 plot,
                 _report_console(output),
+                warmup,
             )
             _finish(output, rows, [plot] if plot else [])
         return

@@ -68,13 +68,19 @@ def run_multivariate(
     output: str | None,
     plot: Path | None,
     out: Console,
+    warmup: int = 100,
 ) -> int:
     """Detect over the wide CSV; returns the number of rows written."""
     from tsad.io import write_table
 
     aligned = read_wide_csv(file.read_text())
     s = detect_aligned(
-        aligned, detector, mode=mode, sensitivity=sensitivity, max_anomaly_ratio=ratio
+        aligned,
+        detector,
+        mode=mode,
+        sensitivity=sensitivity,
+        max_anomaly_ratio=ratio,
+        warmup=warmup,
     )
     n = int(s.is_anomaly.sum())
     filled = ", ".join(
