@@ -53,6 +53,9 @@ class GroupDetectRequest(Wire):
     sensitivity: Sensitivity | None = None
     max_anomaly_ratio: Ratio | None = None
     top: Top = 3
+    warmup: Annotated[
+        int, msgspec.Meta(ge=10, le=100_000, description="online: rows fitted first (warm-up)")
+    ] = 100
     start: str | float | None = None
     end: str | float | None = None
 
@@ -181,6 +184,7 @@ async def detect_group(group: str, request: Req, service: TsadService) -> GroupD
         max_anomaly_ratio=body.max_anomaly_ratio,
         start=start,
         end=end,
+        warmup=body.warmup,
     )
     name = body.detector or (service.groups.get(group).detector if inline is None else "pca")
     return GroupDetectResponse(
