@@ -160,6 +160,29 @@ class FeedbackDesk:
         )
         return logit(max(i.peak_score for i in hit)), features
 
+    async def rank(self, series_id: str, incidents: Sequence[Incident]) -> list[float | None]:
+        """The ranker's p_true of each incident's alert (as it fired: its first flag and
+        the series as it was then); all None while the ranker is off."""
+        ranker = self.ranker
+        if ranker is None or not incidents:
+            return [None] * len(incidents)
+        every = await self.service.incidents(series_id, None, None)
+        flags = {int(r["ts"]): r for r in await self.service.anomalies(series_id, None, None)}
+        rows = []
+        for inc in incidents:
+            first = flags.get(inc.start, {"score": inc.peak_score, "severity": 0.0})
+            ctx = await self._context(series_id, inc.start, every)
+            rows.append(
+                alert_features(
+                    inc.start,
+                    float(first["score"]),
+                    float(first.get("severity", 0.0)),
+                    inc.direction,
+                    ctx,
+                )
+            )
+        return [float(p) for p in ranker.p_true(rows)]
+
     async def p_true(
         self, series_id: str, ts: int, score: float, severity: float, direction: int
     ) -> float | None:

@@ -214,7 +214,9 @@ async def get_anomalies(
         return IncidentsResponse(
             series_id=series_id,
             count=len(incidents),
-            incidents=encode.incidents(incidents),
+            incidents=encode.incidents(
+                incidents, await service.feedback.rank(series_id, incidents)
+            ),
         )
     records = await service.anomalies(series_id, lo, hi)
     return AnomaliesResponse(
