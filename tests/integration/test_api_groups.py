@@ -78,6 +78,18 @@ async def test_inline_group_detect(client: AsyncTestClient[Any]) -> None:
     assert r.status_code == 200, r.text
     flags = [p["is_anomaly"] for p in r.json()["points"]]
     assert sum(flags[250:]) > sum(flags[:200])
+    assert r.json()["filled"] == {"cpu": 0, "lat": 0, "err": 0}
+
+
+async def test_gaps_are_filled_and_reported(client: AsyncTestClient[Any]) -> None:
+    """A member missing rows is filled on the group's grid and the count is reported."""
+    v = metrics(200)
+    series = {s: points(v, j) for j, s in enumerate(NAMES)}
+    series["err"] = [p for i, p in enumerate(series["err"]) if i % 10 != 5]
+    r = await client.post("/v1/groups/inline/detect", json={"series": series})
+    assert r.status_code == 200, r.text
+    assert r.json()["filled"] == {"cpu": 0, "lat": 0, "err": 20}
+    assert len(r.json()["points"]) == 200
 
 
 async def test_hot_path_scores_rows_after_the_background_fit(client: AsyncTestClient[Any]) -> None:

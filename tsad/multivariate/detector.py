@@ -49,6 +49,7 @@ class MultiScored:
     learning: BoolArray
     shares: FloatArray  # (rows, variables), each row sums to 1 (or 0 in warm-up)
     threshold: float
+    filled: tuple[int, ...] = ()  # per variable: grid slots filled, not observed
 
     def __len__(self) -> int:
         return int(self.ts.shape[0])

@@ -112,4 +112,5 @@ def score_aligned(
         learning=learning,
         shares=shares,
         threshold=float(threshold),
+        filled=aligned.filled,
     )

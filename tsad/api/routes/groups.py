@@ -80,6 +80,7 @@ class GroupDetectResponse(Wire):
     detector: str
     mode: str
     threshold: float
+    filled: dict[str, int]
     points: list[GroupPoint]
 
 
@@ -192,6 +193,7 @@ async def detect_group(group: str, request: Req, service: TsadService) -> GroupD
         detector=name,
         mode=body.mode,
         threshold=scored.threshold,
+        filled=dict(zip(scored.variables, scored.filled, strict=True)),
         points=encode_points(scored, body.top),
     )
 
