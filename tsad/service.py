@@ -161,6 +161,10 @@ class TsadService:
         self.fit_listeners: list[Callable[[float, bool], None]] = []
         # operator feedback: per-series adaptation and the learned alert ranker
         self.feedback = FeedbackDesk(self)
+        # groups of series: multivariate detection (tsad.multivariate.groups)
+        from tsad.multivariate.groups import GroupService
+
+        self.groups = GroupService(self)
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -181,6 +185,7 @@ class TsadService:
         await self.scheduler.stop()
         if self._own_scheduler:
             await self.scheduler.close()
+        await self.groups.close()
         self.runner.close()
         self.global_runner.close()
         await self.buffer.close()
