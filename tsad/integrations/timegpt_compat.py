@@ -39,6 +39,7 @@ from tsad.errors import (
     InvalidInput,
     TooLarge,
 )
+from tsad.limits import check_count, check_points
 from tsad.models.catalogue import local_models
 from tsad.series import (
     parse_freq,
@@ -126,10 +127,8 @@ def decode(body: bytes, kind: type[R], limits: ApiSettings) -> R:
     s = req.series
     if not s.sizes or min(s.sizes) < 1 or sum(s.sizes) != len(s.y):
         raise InvalidInput("series.sizes must be positive and add up to len(series.y)")
-    if len(s.sizes) > limits.max_series_per_request:
-        raise TooLarge(f"at most {limits.max_series_per_request} series per request")
-    if len(s.y) > limits.max_points_per_request:
-        raise TooLarge(f"at most {limits.max_points_per_request} points per request")
+    check_count(len(s.sizes), limits.max_series_per_request, "series")
+    check_points(len(s.y), limits.max_points_per_request)
     if not np.isfinite(np.asarray(s.y, np.float64)).all():
         raise InvalidInput("series.y must be finite numbers (no NaN or infinity)")
     if (

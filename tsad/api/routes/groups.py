@@ -15,6 +15,7 @@ from tsad.api.openapi import json_body
 from tsad.api.schemas import Points, Ratio, Sensitivity, Wire
 from tsad.detect.threshold import DEFAULT_SENSITIVITY
 from tsad.errors import InvalidInput, TooLarge
+from tsad.limits import check_points
 from tsad.multivariate.detector import MultiScored
 from tsad.multivariate.groups import Group, anomaly_record, check_group
 from tsad.series import Series, format_ts, parse_timestamp, parse_value
@@ -166,9 +167,7 @@ async def detect_group(group: str, request: Req, service: TsadService) -> GroupD
     limit = service.settings.api.max_points_per_request
     inline = None
     if body.series is not None:
-        total = sum(len(p) for p in body.series.values())
-        if total > limit:
-            raise TooLarge(f"{total} points in one request (limit {limit})")
+        check_points(sum(len(p) for p in body.series.values()), limit)
         inline = {}
         for sid, pts in body.series.items():
             ts, y = points_arrays(pts)
