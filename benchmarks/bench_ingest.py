@@ -36,6 +36,7 @@ from tsad.detect.online import StoredBand
 from tsad.detect.score import score_against_band
 from tsad.service import TsadService
 from tsad.settings import ApiSettings, BufferSettings, ModelSettings, Settings
+from tsad.state import SeriesState
 
 STEP_MS = 60_000
 T0_MS = 1_704_067_200_000
@@ -78,7 +79,7 @@ async def store_band(service: TsadService, n: int) -> None:
         history_last=T0_MS - STEP_MS,
     )
     await service.buffer.append(SERIES, np.array([T0_MS - STEP_MS]), np.array([0.0]))
-    await service.buffer.put_state(SERIES, {"band": band.to_state(), "meta": {}})
+    await service.buffer.put_state(SERIES, SeriesState(band=band.to_state()))
 
 
 async def bench_in_process(total: int) -> None:

@@ -389,12 +389,41 @@ def detect(
     changepoints: bool = typer.Option(
         False, "--changepoints", help="Find change points (level shifts) instead of anomalies."
     ),
+    multivariate: bool = typer.Option(
+        False,
+        "--multivariate",
+        help="FILE is wide (timestamp + one column per variable): score the rows together.",
+    ),
+    detector: str = typer.Option("pca", help="--multivariate detector: pca or iforest."),
+    warmup: int = typer.Option(
+        100, min=10, help="--multivariate --mode online: rows the model is fitted on first."
+    ),
 ) -> None:
     """Score every point of FILE and flag the anomalies (score >= the sensitivity's threshold)."""
     from tsad.detect.threshold import check_ratio, check_sensitivity
     from tsad.series import check_levels
 
     settings = load_settings()
+    if multivariate:
+        from tsad.cli_multivariate import run_multivariate
+
+        with friendly_errors():
+            sens = check_sensitivity(
+                sensitivity if sensitivity is not None else settings.models.sensitivity
+            )
+            rows = run_multivariate(
+                file,
+                detector,
+                mode.value,
+                sens,
+                check_ratio(max_anomaly_ratio),
+                output,
+                plot,
+                _report_console(output),
+                warmup,
+            )
+            _finish(output, rows, [plot] if plot else [])
+        return
     if changepoints:
         from tsad.cli_changepoints import run_changepoints
 

@@ -104,12 +104,12 @@ def pick_series(
     recently updated, so a huge fleet trains on what is live."""
     chosen = []
     for info in infos:
-        meta = info.meta or {}
+        meta = info.meta
         try:
-            model = resolve(meta.get("model"))
+            model = resolve(meta.model)
         except Exception:  # a model name that no longer exists: not this kind
             continue
-        if model == kind and meta.get("step_ms") == step_ms:
+        if model == kind and meta.step_ms == step_ms:
             chosen.append((info.last or 0, info.series_id))
     chosen.sort(reverse=True)
     return [sid for _, sid in chosen[:limit]]

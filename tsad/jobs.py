@@ -202,3 +202,29 @@ def _primed_scorer(
 
     b = fc.band
     return primed_state(clean, b.mean, b.lo[level], b.hi[level], level, season)
+
+
+def insample_job(
+    settings: ModelSettings,
+    model: str | None,
+    ts: IntArray,
+    y: FloatArray,
+    freq: str | None,
+    levels: Sequence[float],
+) -> ForecastOutcome:
+    """The calibrated in-sample band over the series' own points (on its regular grid)."""
+    p = prepare(ts, y, freq=freq, min_points=settings.min_points)
+
+    def run(f: Forecaster) -> tuple[Band, str]:
+        fc = calibrate.insample(f, p.regular, p.step_ms, levels)
+        return fc.band, fc.model_used
+
+    band, used, degraded, reason = _with_fallback(settings, model, run)
+    return ForecastOutcome(band, _report(p, used, degraded, reason))
+
+
+def each_job(job: Callable[..., T], shared: tuple[Any, ...], items: Sequence[Any]) -> list[T]:
+    """``job(*shared[:2], *item, *shared[2:])`` for each item, in one model-process
+    hop: what a request carrying many series (the compatibility layers) asks."""
+    head, tail = shared[:2], shared[2:]
+    return [job(*head, *item, *tail) for item in items]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from msgspec.structs import replace
 
 from tsad.buffer import make_buffer
 from tsad.detect.changepoints import ChangePointOutcome
@@ -27,7 +28,7 @@ from tsad.detect.threshold import (
     threshold_for,
     threshold_log_odds,
 )
-from tsad.errors import InvalidInput, NotEnoughPoints, SeriesNotFound, TooLarge, TsadError
+from tsad.errors import InvalidInput, NotEnoughPoints, SeriesNotFound, TsadError
 from tsad.feedback.adapt import (
     adapted_sensitivity,
     drop_expected,
@@ -42,7 +43,16 @@ from tsad.global_fit import (
     pick_series,
     regular,
 )
-from tsad.jobs import DetectOutcome, ForecastOutcome, detect_job, forecast_job, refit_job
+from tsad.jobs import (
+    DetectOutcome,
+    ForecastOutcome,
+    detect_job,
+    each_job,
+    forecast_job,
+    insample_job,
+    refit_job,
+)
+from tsad.limits import check_points
 from tsad.models.catalogue import global_models
 from tsad.models.registry import ModelRegistry
 from tsad.queue import make_refit_queue
@@ -58,6 +68,7 @@ from tsad.series import (
     unscored,
 )
 from tsad.settings import Settings
+from tsad.state import EMPTY, SeriesMeta, SeriesState
 from tsad.types import Buffer, GlobalFitJob, RefitJob, RefitQueue, SeriesInfo
 
 log = logging.getLogger("tsad.service")
@@ -89,7 +100,7 @@ class SeriesView:
 
     info: SeriesInfo
     band: StoredBand | None
-    meta: dict[str, Any]
+    meta: SeriesMeta
     learning: bool = True
     points_needed: int = 0
     sensitivity: float = DEFAULT_SENSITIVITY
@@ -150,6 +161,10 @@ class TsadService:
         self.fit_listeners: list[Callable[[float, bool], None]] = []
         # operator feedback: per-series adaptation and the learned alert ranker
         self.feedback = FeedbackDesk(self)
+        # groups of series: multivariate detection (tsad.multivariate.groups)
+        from tsad.multivariate.groups import GroupService
+
+        self.groups = GroupService(self)
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -170,6 +185,7 @@ class TsadService:
         await self.scheduler.stop()
         if self._own_scheduler:
             await self.scheduler.close()
+        await self.groups.close()
         self.runner.close()
         self.global_runner.close()
         await self.buffer.close()
@@ -202,21 +218,20 @@ class TsadService:
         if sensitivity is not None:
             sensitivity = check_sensitivity(sensitivity)
         result = await self.buffer.append(series_id, ts, y)
-        state = await self.buffer.get_state(series_id) or {}
+        state = await self.buffer.get_state(series_id) or EMPTY
         if (freq or model or sensitivity is not None) and _meta_changes(
-            state, freq, model, sensitivity
+            state.meta, freq, model, sensitivity
         ):
-            meta = dict(state.get("meta", {}))
+            meta = state.meta
             if freq:
                 from tsad.series import parse_freq
 
-                meta["step_ms"] = parse_freq(freq)
-                meta["freq_given"] = freq
+                meta = replace(meta, step_ms=parse_freq(freq), freq_given=freq)
             if model:
-                meta["model"] = model
+                meta = replace(meta, model=model)
             if sensitivity is not None:
-                meta["sensitivity"] = sensitivity
-            state = {**state, "meta": meta}
+                meta = replace(meta, sensitivity=sensitivity)
+            state = replace(state, meta=meta)
             await self.buffer.put_state(series_id, state)
         band = self._band(series_id, state)
         unsorted = bool(ts.shape[0] > 1 and np.any(np.diff(ts) < 0))
@@ -262,36 +277,34 @@ class TsadService:
         raw = await self.buffer.get_scorer(series_id)
         return raw is None or not ScorerState.from_state(raw).warm
 
-    def base_sensitivity(self, state: dict[str, Any]) -> float:
+    def base_sensitivity(self, state: SeriesState) -> float:
         """The series' sensitivity as set (stored, else the setting)."""
-        stored = state.get("meta", {}).get("sensitivity")
+        stored = state.meta.sensitivity
         return float(stored) if stored is not None else self.settings.models.sensitivity
 
-    def series_sensitivity(self, state: dict[str, Any]) -> float:
+    def series_sensitivity(self, state: SeriesState) -> float:
         """The sensitivity the series is flagged at now: as set, moved by its feedback."""
-        step = int(state.get("meta", {}).get("step_ms") or 60_000)
+        step = int(state.meta.step_ms or 60_000)
         return adapted_sensitivity(
             self.base_sensitivity(state), adaptation_of(state), time.time() * 1000, step
         )
 
     _sensitivity = series_sensitivity
 
-    def _band(self, series_id: str, state: dict[str, Any]) -> StoredBand | None:
-        raw = state.get("band")
+    def _band(self, series_id: str, state: SeriesState) -> StoredBand | None:
+        raw = state.band
         if raw is None:
             self._band_cache.pop(series_id, None)
             return None
         cached = self._band_cache.get(series_id)
-        if cached is not None and cached.fitted_at == raw["fitted_at"]:
+        if cached is not None and cached.fitted_at == raw.fitted_at:
             return cached
         band = StoredBand.from_state(raw)
         self._band_cache[series_id] = band
         return band
 
     def _check_batch(self, n: int) -> None:
-        limit = self.settings.api.max_points_per_request
-        if n > limit:
-            raise TooLarge(f"{n} points in one request; the limit is {limit}", limit=limit)
+        check_points(n, self.settings.api.max_points_per_request)
 
     # ----------------------------------------------------------------- cold path
 
@@ -307,18 +320,18 @@ class TsadService:
         window = await self.buffer.window(series_id, limit=models.fit_window)
         if len(window) < models.min_points:
             return None
-        state = await self.buffer.get_state(series_id) or {}
-        meta = dict(state.get("meta", {}))
+        state = await self.buffer.get_state(series_id) or EMPTY
+        meta = state.meta
         window = drop_expected(window, adaptation_of(state).expected)
         started = time.perf_counter()
         try:
             stored, report = await self.runner.run(
                 refit_job,
                 models,
-                meta.get("model"),
+                meta.model,
                 window.ts,
                 window.y,
-                meta.get("step_ms"),
+                meta.step_ms,
                 None,
                 models.detect_level,
                 await self._needs_priming(series_id),
@@ -331,23 +344,23 @@ class TsadService:
             return await self._fall_back(series_id, window, exc)
         self._fitted(time.perf_counter() - started, ok=True)
         # re-read: points or metadata may have changed while the model ran
-        state = await self.buffer.get_state(series_id) or {}
-        meta = dict(state.get("meta", {}))
-        for key in ("last_error", "failed_at"):
-            meta.pop(key, None)
-        meta.update(
+        state = await self.buffer.get_state(series_id) or EMPTY
+        meta = replace(
+            state.meta,
+            last_error=None,
+            failed_at=None,
             model_used=report.model_used,
             degraded=report.degraded,
             freq=report.freq,
             step_ms=stored.step_ms,
             fitted_at=stored.fitted_at,
         )
-        await self.buffer.put_state(series_id, {**state, "band": stored.to_state(), "meta": meta})
+        await self.buffer.put_state(series_id, replace(state, band=stored.to_state(), meta=meta))
         if report.scorer is not None and await self._needs_priming(series_id):
             await self.buffer.put_scorer(series_id, report.scorer)
         # a model with a global fit (neural, ensemble) asked for: keep that fit fresh;
         # also after a fallback, which may be the ensemble waiting for its first one
-        asked = self.registry.resolve(meta.get("model"))
+        asked = self.registry.resolve(meta.model)
         if asked in global_models():
             await self._queue_global_fit(asked, stored.step_ms)
         return stored
@@ -414,20 +427,21 @@ class TsadService:
 
         detail = exc.detail if isinstance(exc, TsadError) else f"{type(exc).__name__}: {exc}"
         log.warning("refit of series %s failed, serving the fallback band: %s", series_id, detail)
-        state = await self.buffer.get_state(series_id) or {}
-        meta = dict(state.get("meta", {}))
-        meta.update(last_error=detail[:500], failed_at=int(time.time() * 1000))
+        state = await self.buffer.get_state(series_id) or EMPTY
+        meta = replace(state.meta, last_error=detail[:500], failed_at=int(time.time() * 1000))
         models = self.settings.models
         try:
             stored: StoredBand | None = fallback_band(
-                window.ts, window.y, meta.get("step_ms"), models.detect_level, models.min_points
+                window.ts, window.y, meta.step_ms, models.detect_level, models.min_points
             )
         except TsadError:
             stored = None
         if stored is not None:
-            meta.update(model_used=stored.model_used, degraded=True, fitted_at=stored.fitted_at)
-            state = {**state, "band": stored.to_state()}
-        await self.buffer.put_state(series_id, {**state, "meta": meta})
+            meta = replace(
+                meta, model_used=stored.model_used, degraded=True, fitted_at=stored.fitted_at
+            )
+            state = replace(state, band=stored.to_state())
+        await self.buffer.put_state(series_id, replace(state, meta=meta))
         if stored is not None and await self._needs_priming(series_id):
             from tsad.detect.fallback import fallback_scorer
 
@@ -496,7 +510,7 @@ class TsadService:
         self.registry.resolve(model)
         ts, y, freq = await self._source(series_id, points, freq)
         if sensitivity is None:
-            state = (await self.buffer.get_state(series_id) or {}) if series_id else {}
+            state = (await self.buffer.get_state(series_id) or EMPTY) if series_id else EMPTY
             sens = self._sensitivity(state)
         else:
             sens = check_sensitivity(sensitivity)
@@ -512,6 +526,55 @@ class TsadService:
             sens,
             ratio,
             timeout=self.settings.api.request_deadline_s,
+        )
+
+    async def forecast_each(
+        self,
+        series: Sequence[tuple[IntArray, FloatArray]],
+        *,
+        h: int,
+        levels: Sequence[float],
+        model: str | None = None,
+        freq: str | None = None,
+        insample: bool = False,
+    ) -> list[ForecastOutcome]:
+        """``forecast`` (or, with ``insample``, the in-sample band) of many inline series
+        in one model job, as a request carrying many series (TimeGPT's) asks."""
+        max_h = self.settings.models.max_horizon
+        if not insample and not 1 <= h <= max_h:
+            raise InvalidInput(f"h must be an integer from 1 to {max_h}, got {h!r}", max_h=max_h)
+        lv = check_levels(levels)
+        self.registry.resolve(model)
+        self._check_batch(sum(int(ts.shape[0]) for ts, _ in series))
+        models = self.settings.models
+        job, shared = (
+            (insample_job, (models, model, freq, lv))
+            if insample
+            else (forecast_job, (models, model, freq, h, lv))
+        )
+        return await self.runner.run(
+            each_job, job, shared, list(series), timeout=self.settings.api.request_deadline_s
+        )
+
+    async def detect_each(
+        self,
+        series: Sequence[tuple[IntArray, FloatArray]],
+        *,
+        level: float,
+        model: str | None = None,
+        mode: str = "batch",
+        freq: str | None = None,
+    ) -> list[DetectOutcome]:
+        """``detect`` of many inline series in one model job (the same flags and score
+        as every other path), at the default sensitivity."""
+        lv = check_levels([level])[0]
+        if mode not in ("batch", "online"):
+            raise InvalidInput(f"mode must be 'batch' or 'online', got {mode!r}")
+        self.registry.resolve(model)
+        self._check_batch(sum(int(ts.shape[0]) for ts, _ in series))
+        shared = (self.settings.models, model, freq, lv, mode, self._sensitivity(EMPTY), None)
+        return await self.runner.run(
+            each_job, detect_job, shared, list(series), timeout=self.settings.api.request_deadline_s
         )
 
     async def changepoints(
@@ -559,8 +622,8 @@ class TsadService:
         if len(window) == 0:
             raise SeriesNotFound(f"series {series_id!r} does not exist")
         if freq is None:
-            state = await self.buffer.get_state(series_id) or {}
-            step = state.get("meta", {}).get("step_ms")
+            state = await self.buffer.get_state(series_id) or EMPTY
+            step = state.meta.step_ms
             if step:
                 from tsad.series import freq_alias
 
@@ -577,11 +640,11 @@ class TsadService:
         info = await self.buffer.info(series_id)
         if info is None:
             raise SeriesNotFound(f"series {series_id!r} does not exist")
-        state = await self.buffer.get_state(series_id) or {}
+        state = await self.buffer.get_state(series_id) or EMPTY
         band = self._band(series_id, state)
         sens = self._sensitivity(state)
         raw = await self.buffer.get_scorer(series_id)
-        step = band.step_ms if band is not None else state.get("meta", {}).get("step_ms")
+        step = band.step_ms if band is not None else state.meta.step_ms
         season = season_length(int(step)) if step else 1
         need = warmup_points(season)
         scored_n = int(raw.get("n", 0)) if raw else 0
@@ -593,7 +656,7 @@ class TsadService:
         return SeriesView(
             info,
             band,
-            dict(state.get("meta", {})),
+            state.meta,
             learning=needed > 0,
             points_needed=needed,
             sensitivity=self.base_sensitivity(state),
@@ -621,8 +684,8 @@ class TsadService:
         """Flags of one episode grouped (``tsad.detect.incidents``)."""
         records = await self.anomalies(series_id, start, end)
         info = await self.buffer.info(series_id)
-        state = await self.buffer.get_state(series_id) or {}
-        step = state.get("meta", {}).get("step_ms") or 60_000
+        state = await self.buffer.get_state(series_id) or EMPTY
+        step = state.meta.step_ms or 60_000
         return group_incidents(records, int(step), info.last if info is not None else None)
 
     async def delete(self, series_id: str) -> None:
@@ -633,11 +696,10 @@ class TsadService:
 
 
 def _meta_changes(
-    state: dict[str, Any], freq: str | None, model: str | None, sensitivity: float | None
+    meta: SeriesMeta, freq: str | None, model: str | None, sensitivity: float | None
 ) -> bool:
-    meta = state.get("meta", {})
     return (
-        (model is not None and meta.get("model") != model)
-        or (freq is not None and meta.get("freq_given") != freq)
-        or (sensitivity is not None and meta.get("sensitivity") != sensitivity)
+        (model is not None and meta.model != model)
+        or (freq is not None and meta.freq_given != freq)
+        or (sensitivity is not None and meta.sensitivity != sensitivity)
     )

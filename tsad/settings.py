@@ -196,6 +196,8 @@ class IntegrationSettings:
     outbound_backoff_s: float = 0.5
     external_url: str | None = None
     metrics_per_series: bool = False
+    # directories a multivariate model's CSV data source may be read from (none: groups only)
+    mv_data_dirs: tuple[str, ...] = ()
 
 
 def _integrations(env: Mapping[str, str]) -> IntegrationSettings:
@@ -236,6 +238,9 @@ def _integrations(env: Mapping[str, str]) -> IntegrationSettings:
         outbound_backoff_s=_float(env, "TSAD_OUTBOUND_BACKOFF_S", 0.5),
         external_url=_str(env, "TSAD_EXTERNAL_URL"),
         metrics_per_series=per_series in ("1", "true", "yes"),
+        mv_data_dirs=tuple(
+            d.strip() for d in env.get("TSAD_MV_DATA_DIRS", "").split(",") if d.strip()
+        ),
     )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from tsad.series import FloatArray, Forecast, IntArray, Series
+from tsad.state import SeriesMeta, SeriesState
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class SeriesInfo:
     count: int
     first: int | None
     last: int | None
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: SeriesMeta = field(default_factory=SeriesMeta)
 
 
 @runtime_checkable
@@ -41,7 +42,7 @@ class Buffer(Protocol):
     ``append`` dedupes by timestamp (last write wins), keeps at most the configured
     number of points per series (dropping the oldest) and is all-or-nothing.
     ``state`` is an opaque JSON-able dict per series (stored band, model metadata),
-    replaced whole by ``put_state``; callers treat what ``get_state`` returns as read-only;
+    replaced whole by ``put_state`` (a frozen ``tsad.state.SeriesState`` record);
     ``anomalies`` is the per-series history of flagged points.
     """
 
@@ -61,9 +62,9 @@ class Buffer(Protocol):
 
     async def delete(self, series_id: str) -> bool: ...
 
-    async def get_state(self, series_id: str) -> dict[str, Any] | None: ...
+    async def get_state(self, series_id: str) -> SeriesState | None: ...
 
-    async def put_state(self, series_id: str, state: dict[str, Any]) -> None: ...
+    async def put_state(self, series_id: str, state: SeriesState) -> None: ...
 
     async def get_scorer(self, series_id: str) -> dict[str, Any] | None:
         """The series' anomaly scorer state (small, rewritten on every scored append,

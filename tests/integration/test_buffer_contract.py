@@ -13,10 +13,12 @@ import pytest
 
 from tests import redis_cluster as cluster_fixtures
 from tests import redis_server as fixtures
+from tests import state_records as records
 from tsad.buffer.embedded import EmbeddedBuffer
 from tsad.buffer.memory import MemoryBuffer
 from tsad.errors import TooLarge
 from tsad.settings import BufferSettings
+from tsad.state import SeriesMeta
 from tsad.types import Buffer
 
 # the real redis-server fixtures (started here, never a server we did not start)
@@ -159,26 +161,26 @@ async def test_empty_append_is_a_no_op(buffer: Buffer) -> None:
 
 
 async def test_state_round_trips_and_feeds_info_meta(buffer: Buffer) -> None:
-    """put_state/get_state round-trip a JSON-able dict; info.meta is state['meta']."""
+    """put_state/get_state round-trip a typed state record; info.meta is its meta."""
     await buffer.append("cpu", pts(0, 1), vals(1.0, 2.0))
-    state = {"band": {"mean": [1.5, 2.5], "level": 99.0}, "meta": {"model": "stats", "n": 2}}
+    state = records.state("stats", mean=[1.5, 2.5])
     await buffer.put_state("cpu", state)
     assert await buffer.get_state("cpu") == state
     info = await buffer.info("cpu")
-    assert info is not None and info.meta == {"model": "stats", "n": 2}
-    await buffer.put_state("cpu", {"meta": {"model": "nhits"}})
-    assert await buffer.get_state("cpu") == {"meta": {"model": "nhits"}}
+    assert info is not None and info.meta == SeriesMeta(model="stats")
+    await buffer.put_state("cpu", records.state("nhits"))
+    assert await buffer.get_state("cpu") == records.state("nhits")
 
 
 async def test_scorer_round_trips_apart_from_state_and_is_deleted(buffer: Buffer) -> None:
     """put_scorer/get_scorer round-trip, leave the state alone, and go with the series."""
     await buffer.append("cpu", pts(0, 1), vals(1.0, 2.0))
-    await buffer.put_state("cpu", {"meta": {"model": "stats"}})
+    await buffer.put_state("cpu", records.state("stats"))
     assert await buffer.get_scorer("cpu") is None
     scorer = {"n": 5, "rec_z": 2.5, "last_y": None, "recent_z": [0.1, 0.2]}
     await buffer.put_scorer("cpu", scorer)
     assert await buffer.get_scorer("cpu") == scorer
-    assert await buffer.get_state("cpu") == {"meta": {"model": "stats"}}
+    assert await buffer.get_state("cpu") == records.state("stats")
     await buffer.delete("cpu")
     assert await buffer.get_scorer("cpu") is None
 
@@ -207,7 +209,7 @@ async def test_anomalies_are_sorted_filtered_and_replaced_by_timestamp(buffer: B
 async def test_delete_forgets_points_state_and_anomalies(buffer: Buffer) -> None:
     """delete removes a series entirely and says whether it existed."""
     await buffer.append("cpu", pts(0), vals(1.0))
-    await buffer.put_state("cpu", {"meta": {"model": "stats"}})
+    await buffer.put_state("cpu", records.state("stats"))
     await buffer.add_anomalies("cpu", [{"ts": int(pts(0)[0]), "score": 1.0}])
     assert await buffer.delete("cpu") is True
     assert await buffer.info("cpu") is None

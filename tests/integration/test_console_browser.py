@@ -127,6 +127,7 @@ INCIDENT = {
     "direction": "up",
     "points": 3,
     "open": True,
+    "p_true": 0.83,
 }
 
 
@@ -270,7 +271,7 @@ def test_incident_feedback_buttons_record_labels(server: str, watched: Watched) 
     page.goto(f"{server}/console/series?id=web.requests&feedback={at}")
     page.wait_for_selector("body[data-loaded='1']", timeout=120_000)
     row = page.locator("#incidents tbody tr.target")
-    assert row.count() == 1
+    assert row.count() == 1 and "p 0.83" in row.inner_text()
     row.locator("button[data-label='false_positive']").click()
     page.wait_for_selector("#incidents .labelled", timeout=30_000)
     assert "false alarm" in page.locator("#incidents tbody tr").first.inner_text()

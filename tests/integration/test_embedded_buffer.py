@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests import state_records as records
 from tsad.buffer import make_buffer
 from tsad.buffer.embedded import HEAD_MAX, EmbeddedBuffer
 from tsad.buffer.memory import MemoryBuffer
@@ -39,19 +40,16 @@ async def test_points_state_and_anomalies_survive_a_reopen(tmp_path: Path) -> No
     ts = T0 + np.arange(1_000, dtype=np.int64) * 60_000
     await buf.append("cpu", ts, np.arange(1_000.0))
     await buf.append("cpu", ts[5:7], np.array([-1.0, -2.0]))  # replaces two stored points
-    await buf.put_state("cpu", {"band": {"mean": np.arange(3.0)}, "meta": {"model": "stats"}})
-    await buf.put_state("only-state", {"meta": {"k": 1}})
+    await buf.put_state("cpu", records.state("stats", mean=[0.0, 1.0, 2.0]))
+    await buf.put_state("only-state", records.state("nhits"))
     await buf.add_anomalies("cpu", [{"ts": int(ts[9]), "score": 0.9, "extra": [1, 2]}])
     await buf.put_scorer("cpu", {"n": 700, "rec_z": 3.5, "last_y": None})
     await buf.close()
     again = _open(tmp_path)
     window = await again.window("cpu")
     assert window.ts.shape[0] == 1_000 and list(window.y[4:8]) == [4.0, -1.0, -2.0, 7.0]
-    assert await again.get_state("cpu") == {
-        "band": {"mean": [0.0, 1.0, 2.0]},
-        "meta": {"model": "stats"},
-    }
-    assert await again.get_state("only-state") == {"meta": {"k": 1}}
+    assert await again.get_state("cpu") == records.state("stats", mean=[0.0, 1.0, 2.0])
+    assert await again.get_state("only-state") == records.state("nhits")
     assert await again.get_scorer("cpu") == {"n": 700, "rec_z": 3.5, "last_y": None}
     assert await again.anomalies("cpu") == [{"ts": int(ts[9]), "score": 0.9, "extra": [1, 2]}]
     assert [i.series_id for i in await again.list_series()] == ["cpu"]

@@ -97,7 +97,7 @@ async def test_service_trains_the_ensemble_after_its_first_degraded_refit(tmp_pa
         assert isinstance(scheduler, MemoryRefitQueue)
         await asyncio.wait_for(scheduler.drain(), 600)
         meta = (await service.series("e1")).meta
-        assert meta["model_used"] == "ensemble" and meta["degraded"] is False
+        assert meta.model_used == "ensemble" and meta.degraded is False
     finally:
         await service.close()
 

@@ -30,6 +30,10 @@ from tsad.settings import ApiSettings, ModelSettings, Settings
 
 T0 = 1_704_067_200
 HOUR = 3600
+# the stalled fit sleeps past the tight deadline; an ordinary fit gets the generous one
+STALL_S = 6.0
+TIGHT_DEADLINE_S = 3.0
+DEADLINE_S = 60.0
 # a series lifted to one of these levels trips the model (a level, not one marker point:
 # the detection paths' robust cleaning would replace a lone marker before any fit)
 EXPLODE, STALL = 1e6, -1e6
@@ -51,17 +55,17 @@ class Tripwire:
         if Tripwire.armed and float(np.min(history.y)) >= EXPLODE - 1e3:
             raise ValueError("model exploded on this series")
         if Tripwire.armed and float(np.max(history.y)) <= STALL + 1e3:
-            time.sleep(2.5)  # past the 1 s deadline
+            time.sleep(STALL_S)  # past the deadline of the deadline test
         return self.inner.forecast(history, step_ms, h, levels)
 
     def insample(self, history: Series, step_ms: int, levels: Sequence[float]) -> Forecast:
         return self.inner.insample(history, step_ms, levels)
 
 
-def _settings() -> Settings:
+def _settings(deadline_s: float) -> Settings:
     # a fit window no other test uses: shared_registry is per ModelSettings
     models = ModelSettings(runner="thread", model_workers=2, fit_window=1_777)
-    return Settings(models=models, api=ApiSettings(request_deadline_s=1.0))
+    return Settings(models=models, api=ApiSettings(request_deadline_s=deadline_s))
 
 
 def daily(n: int, marker: float | None = None, level: float = 0.0) -> list[list[float]]:
@@ -71,11 +75,13 @@ def daily(n: int, marker: float | None = None, level: float = 0.0) -> list[list[
     return pts
 
 
-@pytest.fixture
-async def client() -> AsyncIterator[AsyncTestClient[Any]]:
+@pytest.fixture(params=[DEADLINE_S])
+async def client(request: pytest.FixtureRequest) -> AsyncIterator[AsyncTestClient[Any]]:
+    """An app whose stats model is the tripwire; the deadline is the param (a slow, loaded
+    machine must not turn an ordinary fit into a timeout)."""
     import statsforecast.models  # noqa: F401  (imported up front: not part of any deadline)
 
-    settings = _settings()
+    settings = _settings(request.param)
     shared_registry(settings.models).register("stats", Tripwire)
     Tripwire.armed = True
     async with AsyncTestClient(create_app(settings)) as c:
@@ -124,6 +130,7 @@ async def test_a_fit_that_raises_marks_the_series_and_serves_the_fallback(
     assert flagged["direction"] == "up"
 
 
+@pytest.mark.parametrize("client", [TIGHT_DEADLINE_S], indirect=True)
 async def test_a_fit_past_its_deadline_is_served_by_the_fallback(
     client: AsyncTestClient[Any],
 ) -> None:

@@ -177,10 +177,11 @@ async def test_ranker_stays_off_until_enough_labels_then_scores_alerts(
     service: TsadService,
 ) -> None:
     """Below the label minimum the ranker is off and says why; with enough labelled
-    alerts it trains and gives a probability for a new alert."""
+    alerts it trains and gives a probability for a new alert and for each incident."""
     status = await service.feedback.train()
     assert not status.enabled and "enough labels" in status.reason
     assert await service.feedback.p_true("cpu", T0, 0.9, 1.0, 1) is None
+    assert await service.feedback.rank("cpu", []) == []
     for sid in ("a", "b"):
         i = await _ready(service, sid)
         for k, (height, label) in enumerate([(5.0, "false_positive"), (300.0, "true_positive")]):
@@ -194,6 +195,10 @@ async def test_ranker_stays_off_until_enough_labels_then_scores_alerts(
     assert status.enabled and status.labels == 4 and status.true_labels == 2
     p = await service.feedback.p_true("a", T0 + 2000 * HOUR, 0.99, 2.0, 1)
     assert p is not None and 0.0 <= p <= 1.0
+    incidents = await service.incidents("a", None, None)
+    ranks = await service.feedback.rank("a", incidents)
+    assert len(ranks) == len(incidents) >= 2
+    assert all(r is not None and 0.0 <= r <= 1.0 for r in ranks)
 
 
 async def _label_and_close(buffer: Buffer) -> float:
@@ -241,3 +246,40 @@ async def test_feedback_survives_a_restart_on_the_embedded_store(tmp_path: Path)
     settings = BufferSettings(backend="embedded", data_dir=str(tmp_path))
     threshold = await _label_and_close(EmbeddedBuffer.open(settings))
     await _reopened(EmbeddedBuffer.open(settings), threshold)
+
+
+async def test_ranker_retrains_on_its_schedule_and_the_alerts_ask_it() -> None:
+    """Started, the desk retrains soon and then every interval (off the loop), and
+    the outbound alerts of a service with Alertmanager receivers ask it for p_true."""
+    import asyncio
+    import dataclasses
+
+    from tsad.integrations.hub import Integrations
+    from tsad.settings import IntegrationSettings
+
+    settings = dataclasses.replace(
+        _settings(),
+        feedback=FeedbackSettings(first_train_s=0.01, retrain_every_s=0.05),
+        integrations=IntegrationSettings(alertmanager_urls=("http://am.test:9093",)),
+    )
+    svc = TsadService(settings, buffer=MemoryBuffer())
+    seen: list[str] = []
+    real = svc.feedback.train
+
+    async def counted():  # type: ignore[no-untyped-def]
+        seen.append("train")
+        return await real()
+
+    svc.feedback.train = counted  # type: ignore[method-assign]
+    hub = Integrations(svc, settings)
+    try:
+        assert hub.outbound is not None and hub.outbound.ranker == svc.feedback.p_true
+        svc.feedback.start()
+        for _ in range(100):
+            if len(seen) >= 2:
+                break
+            await asyncio.sleep(0.02)
+        assert len(seen) >= 2 and "enough labels" in svc.feedback.status.reason
+    finally:
+        await hub.close()
+        await svc.close()

@@ -103,6 +103,9 @@ async def test_ranker_status_says_it_is_off_until_enough_labels(
     after = (await client.post("/v1/feedback/ranker/train")).json()
     assert after["enabled"] is False and "enough labels" in after["reason"]
     assert after["labels"] == 0 and after["suppress_below"] == 0.0
+    await _series(client)
+    r = await client.get("/v1/series/web.latency/anomalies", params={"group": "incidents"})
+    assert r.status_code == 200 and r.json()["incidents"] == []
 
 
 async def test_series_export_includes_points_anomalies_and_feedback(

@@ -88,7 +88,7 @@ async def test_bootstrap_is_replaced_by_a_model_trained_on_every_series(tmp_path
         assert found is not None
         assert found["bootstrap"] is False and found["series"] == 3
         meta = (await service.series("a")).meta
-        assert meta["model_used"] == "nhits" and meta["degraded"] is False
+        assert meta.model_used == "nhits" and meta.degraded is False
         # fresh now: asking again does not retrain
         assert await service.fit_global("nhits", HOUR) is None
         assert pointer(tmp_path) == found

@@ -3,11 +3,13 @@ and agreement with MemoryBuffer on random append sequences."""
 
 from __future__ import annotations
 
+import msgspec
 import numpy as np
 import pytest
 import redis.asyncio as aredis
 
 from tests import redis_server as fixtures
+from tests import state_records as records
 from tests.redis_server import RedisServer
 from tsad.buffer.memory import MemoryBuffer
 from tsad.buffer.redis import POINT, RedisBuffer
@@ -52,10 +54,10 @@ async def test_a_second_client_sees_the_same_series_state_and_anomalies(redis_ur
     one, two = _buf(redis_url), _buf(redis_url)
     ts = T0 + np.arange(5, dtype=np.int64) * 60_000
     await one.append("cpu", ts, np.arange(5.0))
-    await one.put_state("cpu", {"band": {"mean": [1.0]}, "meta": {"model": "stats"}})
+    await one.put_state("cpu", records.state("stats", mean=[1.0]))
     await one.add_anomalies("cpu", [{"ts": int(ts[3]), "score": 0.99}])
     np.testing.assert_array_equal((await two.window("cpu")).ts, ts)
-    assert (await two.get_state("cpu")) == {"band": {"mean": [1.0]}, "meta": {"model": "stats"}}
+    assert (await two.get_state("cpu")) == records.state("stats", mean=[1.0])
     assert [r["ts"] for r in await two.anomalies("cpu")] == [int(ts[3])]
     assert [i.series_id for i in await two.list_series()] == ["cpu"]
     await one.close()
@@ -67,7 +69,7 @@ async def test_keys_of_a_series_share_one_hash_tag(redis_url: str) -> None:
     buf = _buf(redis_url)
     ts = np.array([T0], np.int64)
     await buf.append("web.p99", ts, np.array([1.0]))
-    await buf.put_state("web.p99", {"meta": {}})
+    await buf.put_state("web.p99", records.state())
     await buf.add_anomalies("web.p99", [{"ts": T0}])
     raw = aredis.Redis.from_url(redis_url)
     keys = sorted(k.decode() for k in await raw.keys("*"))
@@ -97,11 +99,15 @@ async def test_large_batches_with_many_replacements_stay_exact(redis_url: str) -
     await buf.close()
 
 
-async def test_numpy_values_in_state_are_stored_as_json_lists(redis_url: str) -> None:
-    """State holding numpy arrays/scalars is stored as plain JSON lists and numbers."""
+async def test_state_is_stored_as_plain_json(redis_url: str) -> None:
+    """A state record is stored as plain JSON with the field names of earlier tsads,
+    which therefore still decode."""
     buf = _buf(redis_url)
-    await buf.put_state("s", {"mean": np.array([1.0, 2.0]), "n": np.int64(3)})
-    assert await buf.get_state("s") == {"mean": [1.0, 2.0], "n": 3}
+    await buf.put_state("s", records.state("stats", mean=[1.0, 2.0]))
+    raw = aredis.Redis.from_url(redis_url)
+    stored = msgspec.json.decode(await raw.get("tsad:{s}:state"))
+    assert stored["meta"] == {"model": "stats"} and stored["band"]["mean"] == [1.0, 2.0]
+    await raw.aclose()
     await buf.close()
 
 

@@ -89,8 +89,8 @@ async def test_a_refit_queued_by_one_replica_is_fitted_by_a_worker_and_seen_by_t
     stop = asyncio.Event()
     worker = asyncio.create_task(run_worker(_settings(redis_cluster_url), stop, "w1"))
     for _ in range(200):
-        state = await b.buffer.get_state("web.latency") or {}
-        if "band" in state:
+        state = await b.buffer.get_state("web.latency")
+        if state is not None and state.band is not None:
             break
         await asyncio.sleep(0.05)
     stop.set()

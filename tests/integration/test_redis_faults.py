@@ -268,6 +268,6 @@ async def _pending(url: str) -> int:
 
 async def _band_stored(url: str, series_id: str) -> bool:
     buf = RedisBuffer.from_settings(BufferSettings(redis_url=url))
-    state = await buf.get_state(series_id) or {}
+    state = await buf.get_state(series_id)
     await buf.close()
-    return "band" in state
+    return state is not None and state.band is not None

@@ -220,7 +220,8 @@ async def test_service_ingest_queues_on_the_stream_and_a_background_worker_fits(
     other = RedisBuffer.from_settings(settings.buffer)
 
     async def band_stored() -> bool:
-        return "band" in (await other.get_state("cpu") or {})
+        state = await other.get_state("cpu")
+        return state is not None and state.band is not None
 
     async with background_worker(settings, service.run, queue, "replica-1"):
         await _until(band_stored, 60)

@@ -41,7 +41,7 @@ async def test_first_ingest_is_unscored_and_schedules_a_refit(service: TsadServi
     await service.scheduler.drain()  # type: ignore[attr-defined]
     view = await service.series("cpu")
     assert view.band is not None and view.band.start == ts[-1] + HOUR
-    assert view.meta["model_used"] == "stats:MSTL" and view.meta["freq"] == "h"
+    assert view.meta.model_used == "stats:MSTL" and view.meta.freq == "h"
 
 
 async def test_arrivals_are_scored_against_the_stored_band(service: TsadService) -> None:

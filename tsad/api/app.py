@@ -38,6 +38,7 @@ from tsad.api.routes.export import export_series
 from tsad.api.routes.feedback import feedback_routes
 from tsad.api.routes.forecast import forecast
 from tsad.api.routes.grafana import grafana_routes
+from tsad.api.routes.groups import group_routes
 from tsad.api.routes.health import health_routes
 from tsad.api.routes.remote_write import remote_write_routes
 from tsad.api.routes.series import series_routes
@@ -128,6 +129,7 @@ def create_app(
         detect,
         timegpt_routes,
         changepoints,
+        group_routes,
         *azure_routes,
         *webhook_routes,
         *grafana_routes,

@@ -18,7 +18,8 @@ import msgspec
 import numpy as np
 from litestar import Request
 
-from tsad.errors import BadRequest, InvalidInput, TooLarge, UnsupportedMediaType
+from tsad.errors import BadRequest, InvalidInput, UnsupportedMediaType
+from tsad.limits import check_points
 from tsad.series import FloatArray, IntArray, parse_points, parse_timestamp
 
 T = TypeVar("T")
@@ -125,8 +126,7 @@ def inline_points(points: list[Any] | None, limit: int) -> tuple[IntArray, Float
     """Inline points parsed, the per-request limit checked first (parsing is the cost)."""
     if points is None:
         return None
-    if len(points) > limit:
-        raise TooLarge(f"{len(points)} points in one request; the limit is {limit}", limit=limit)
+    check_points(len(points), limit)
     return points_arrays(points)
 
 

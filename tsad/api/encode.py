@@ -105,8 +105,11 @@ def anomaly_points(records: Sequence[dict[str, Any]]) -> list[ScoredPoint]:
     ]
 
 
-def incidents(found: Sequence[Incident]) -> list[IncidentOut]:
-    """Incidents (``tsad.detect.incidents``) as wire objects."""
+def incidents(
+    found: Sequence[Incident], p_true: Sequence[float | None] | None = None
+) -> list[IncidentOut]:
+    """Incidents (``tsad.detect.incidents``) as wire objects, with the ranker's p_true."""
+    ranks = list(p_true) if p_true is not None else [None] * len(found)
     return [
         IncidentOut(
             start=format_ts(i.start),
@@ -117,8 +120,9 @@ def incidents(found: Sequence[Incident]) -> list[IncidentOut]:
             direction=_DIRECTION.get(i.direction),
             points=i.points,
             open=i.open,
+            p_true=p,
         )
-        for i in found
+        for i, p in zip(found, ranks, strict=True)
     ]
 
 

@@ -242,6 +242,8 @@ class IncidentOut(Wire):
     direction: Literal["up", "down"] | None
     points: int
     open: bool
+    # the learned alert ranker's probability that the alert was real (null while it is off)
+    p_true: float | None = None
 
 
 class IncidentsResponse(Wire):

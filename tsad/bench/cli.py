@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-bench_app = typer.Typer(help="Benchmarks: NAB score, M4 Hourly accuracy, HTTP load.")
+bench_app = typer.Typer(help="Benchmarks: NAB score, M4 Hourly accuracy, HTTP load, SKAB.")
 
 
 @bench_app.command("nab")
@@ -78,3 +78,27 @@ def feedback(
     from tsad.bench.feedback_run import run_feedback_bench
 
     run_feedback_bench(data, out, model=model, cache=cache)
+
+
+@bench_app.command("skab")
+def skab(
+    data: Path = typer.Option(
+        ..., "--data", help="SKAB data directory (folders of ;-separated csv)"
+    ),
+    out: Path = typer.Option(Path("bench-out/skab"), "--out", help="results directory"),
+    cv: bool = typer.Option(False, "--cv/--no-cv", help="leave-one-folder-out CV of the constants"),
+    detectors: str = typer.Option("pca,iforest", "--detectors", help="comma-separated"),
+    time_rows: int = typer.Option(
+        3000, "--time-rows", min=1, help="rows replayed to time the hot path"
+    ),
+) -> None:
+    """Multivariate detectors on SKAB: F1/FAR/MAR, change-point NAB, cost per row."""
+    from tsad.bench.skab import run_skab
+
+    run_skab(
+        data,
+        out,
+        cv=cv,
+        detectors=[d.strip() for d in detectors.split(",") if d.strip()],
+        timed_rows=time_rows,
+    )

@@ -36,6 +36,7 @@ from tsad.buffer.sqlite_writer import SqliteWriter
 from tsad.errors import BufferUnavailable
 from tsad.series import FloatArray, IntArray, Series, clean
 from tsad.settings import BufferSettings
+from tsad.state import SeriesState
 from tsad.types import AppendResult, SeriesInfo
 
 log = logging.getLogger("tsad.buffer.embedded")
@@ -262,13 +263,13 @@ class EmbeddedBuffer:
             await self._writer.submit(partial(_delete, disk.no), write=True, gen=gen)
         return existed
 
-    async def get_state(self, series_id: str) -> dict[str, Any] | None:
+    async def get_state(self, series_id: str) -> SeriesState | None:
         return await self._mem.get_state(series_id)
 
-    async def put_state(self, series_id: str, state: dict[str, Any]) -> None:
+    async def put_state(self, series_id: str, state: SeriesState) -> None:
         gen = self._generation()
         raw = encoder.encode(state)
-        self._mem.adopt_state(series_id, decode_dict(raw))  # what a restart gives back
+        self._mem.adopt_state(series_id, state)  # frozen: what a restart decodes equals it
         disk, name = self._disk(series_id)
         await self._writer.submit(partial(_write_state, disk.no, name, raw), write=True, gen=gen)
 

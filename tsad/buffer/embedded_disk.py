@@ -31,6 +31,7 @@ from tsad.buffer.memory import MemoryBuffer
 from tsad.errors import ConfigError
 from tsad.series import clean
 from tsad.settings import BufferSettings
+from tsad.state import decode_state
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS series (
@@ -118,7 +119,7 @@ def load(conn: sqlite3.Connection, settings: BufferSettings) -> View:
         names[no] = name
         disks[name] = DiskSeries(no=no, floor=floor)
     for no, state in conn.execute("SELECT no, data FROM states"):
-        mem.adopt_state(names[no], decode_dict(state))
+        mem.adopt_state(names[no], decode_state(state))
     for no, scorer in conn.execute("SELECT no, data FROM scorers"):
         mem.adopt_scorer(names[no], decode_dict(scorer))
     for no, data in conn.execute("SELECT no, data FROM feedback"):

@@ -17,6 +17,7 @@ import numpy as np
 from tsad.errors import TooLarge
 from tsad.series import Cleaned, FloatArray, IntArray, Series, clean
 from tsad.settings import BufferSettings
+from tsad.state import EMPTY, SeriesState
 from tsad.types import AppendResult, SeriesInfo
 
 MAX_ANOMALIES = 10_000
@@ -78,7 +79,7 @@ class MemoryBuffer:
         self.settings = settings or BufferSettings()
         self._series: dict[str, _Store] = {}
         self._scorers: dict[str, dict[str, Any]] = {}
-        self._state: dict[str, dict[str, Any]] = {}
+        self._state: dict[str, SeriesState] = {}
         self._anomalies: dict[str, deque[dict[str, Any]]] = {}
         self._feedback: dict[str, list[dict[str, Any]]] = {}
 
@@ -123,7 +124,7 @@ class MemoryBuffer:
         dupes = cleaned.duplicates + stored_dupes
         return AppendResult(accepted=sent - dupes, duplicates=dupes)
 
-    def adopt_state(self, series_id: str, state: dict[str, Any]) -> None:
+    def adopt_state(self, series_id: str, state: SeriesState) -> None:
         """Keep ``state`` as it is (the caller hands it over: no copy)."""
         self._state[series_id] = state
 
@@ -149,13 +150,13 @@ class MemoryBuffer:
         if store is None:
             return None
         ts, _ = store.view()
-        state = self._state.get(series_id) or {}
+        state = self._state.get(series_id, EMPTY)
         return SeriesInfo(
             series_id=series_id,
             count=int(ts.shape[0]),
             first=int(ts[0]) if ts.shape[0] else None,
             last=int(ts[-1]) if ts.shape[0] else None,
-            meta=dict(state.get("meta", {})),
+            meta=state.meta,
         )
 
     async def list_series(self) -> list[SeriesInfo]:
@@ -174,13 +175,12 @@ class MemoryBuffer:
         self._feedback.pop(series_id, None)
         return existed
 
-    async def get_state(self, series_id: str) -> dict[str, Any] | None:
-        # a shallow copy: callers treat nested values as read-only (see Buffer)
-        state = self._state.get(series_id)
-        return dict(state) if state is not None else None
+    async def get_state(self, series_id: str) -> SeriesState | None:
+        # records are frozen: handing out the stored one is safe
+        return self._state.get(series_id)
 
-    async def put_state(self, series_id: str, state: dict[str, Any]) -> None:
-        self._state[series_id] = copy.deepcopy(state)
+    async def put_state(self, series_id: str, state: SeriesState) -> None:
+        self._state[series_id] = state
 
     async def get_scorer(self, series_id: str) -> dict[str, Any] | None:
         scorer = self._scorers.get(series_id)

@@ -9,8 +9,8 @@ lives on one Cluster slot::
     tsad:{<sid>}:chunks     ZSET  score = last ts of the chunk (ms), member = one chunk of
                                   up to 256 points: >i8 base, then >u4 offset + >f8 value
     tsad:{<sid>}:count      STRING number of stored points
-    tsad:{<sid>}:state      STRING msgspec JSON of the opaque state dict
-    tsad:{<sid>}:meta       STRING msgspec JSON of state["meta"] (cheap for list_series)
+    tsad:{<sid>}:state      STRING msgspec JSON of the SeriesState record
+    tsad:{<sid>}:meta       STRING msgspec JSON of its SeriesMeta (cheap for list_series)
     tsad:{<sid>}:anomalies  ZSET  score = ts, member = msgspec JSON record
     tsad:{<sid>}:feedback   STRING msgspec JSON list of operator feedback records
     tsad:series             SET   ids of series that hold points (the global index)
@@ -64,6 +64,7 @@ from tsad.buffer.redis_scripts import (
 from tsad.errors import BackendError, BufferUnavailable, TooLarge
 from tsad.series import FloatArray, IntArray, Series, clean
 from tsad.settings import BufferSettings
+from tsad.state import SeriesMeta, SeriesState, decode_meta, decode_state
 from tsad.types import AppendResult, SeriesInfo
 
 __all__ = ["POINT", "REDIS_ERRORS", "RedisBuffer", "connect", "translate"]
@@ -287,7 +288,7 @@ class RedisBuffer:
                     count=int(count),
                     first=_chunk_first(head[0]),
                     last=int(tail[0][1]),
-                    meta=dict(msgspec.json.decode(meta)) if meta else {},
+                    meta=decode_meta(meta) if meta else SeriesMeta(),
                 )
             )
         return out
@@ -316,16 +317,15 @@ class RedisBuffer:
             removed, _, _ = await pipe.execute()
         return bool(removed)
 
-    async def get_state(self, series_id: str) -> dict[str, Any] | None:
+    async def get_state(self, series_id: str) -> SeriesState | None:
         async with self._guard("get_state"):
             raw = await self._r.get(_key(series_id, "state"))
-        return None if raw is None else dict(msgspec.json.decode(raw))
+        return None if raw is None else decode_state(cast(bytes, raw))
 
-    async def put_state(self, series_id: str, state: dict[str, Any]) -> None:
-        meta = state.get("meta") or {}
+    async def put_state(self, series_id: str, state: SeriesState) -> None:
         pipe = self._r.pipeline(transaction=True)
         pipe.set(_key(series_id, "state"), _encoder.encode(state))
-        pipe.set(_key(series_id, "meta"), _encoder.encode(meta))
+        pipe.set(_key(series_id, "meta"), _encoder.encode(state.meta))
         async with self._guard("put_state"):
             await pipe.execute()
 

@@ -30,9 +30,9 @@ def robust_scale(diffs: FloatArray, y: FloatArray) -> float:
         scale = _MAD_TO_SD * float(np.median(np.abs(diffs - np.median(diffs))))
         if scale == 0.0:
             scale = float(np.std(diffs))
-    if scale == 0.0:
-        scale = 1e-6 * max(1.0, float(np.max(np.abs(y))))
-    return scale
+    # never below a sliver of the series' scale: a spread of float noise (1e-16 of the
+    # level) would round the band to its mean
+    return max(scale, 1e-6 * max(1.0, float(np.max(np.abs(y)))))
 
 
 def fallback_band(

@@ -12,9 +12,8 @@ Two faces of one rule:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -26,6 +25,7 @@ from tsad.detect.score import SMALL_BATCH
 from tsad.detect.threshold import DEFAULT_SENSITIVITY
 from tsad.prepare import Prepared
 from tsad.series import FloatArray, IntArray, Series, regularise, season_length
+from tsad.state import BandRecord
 from tsad.types import Forecaster
 
 # a stored band is refreshed once arrivals have used up this fraction of it
@@ -61,39 +61,39 @@ class StoredBand:
         """Timestamp of the band's last step."""
         return self.start + (int(self.mean.shape[0]) - 1) * self.step_ms
 
-    def to_state(self) -> dict[str, Any]:
-        return {
-            "start": self.start,
-            "step_ms": self.step_ms,
-            "level": self.level,
-            "mean": self.mean.tolist(),
-            "lo": self.lo.tolist(),
-            "hi": self.hi.tolist(),
-            "model_used": self.model_used,
-            "fitted_at": self.fitted_at,
-            "history_last": self.history_last,
-            "ref": None if self.ref is None else np.nan_to_num(self.ref, nan=1e308).tolist(),
-            "lower_bound": self.lower_bound,
-        }
+    def to_state(self) -> BandRecord:
+        return BandRecord(
+            start=self.start,
+            step_ms=self.step_ms,
+            level=self.level,
+            mean=self.mean.tolist(),
+            lo=self.lo.tolist(),
+            hi=self.hi.tolist(),
+            model_used=self.model_used,
+            fitted_at=self.fitted_at,
+            history_last=self.history_last,
+            ref=None if self.ref is None else np.nan_to_num(self.ref, nan=1e308).tolist(),
+            lower_bound=self.lower_bound,
+        )
 
     @classmethod
-    def from_state(cls, state: Mapping[str, Any]) -> StoredBand:
+    def from_state(cls, record: BandRecord) -> StoredBand:
         return cls(
-            start=int(state["start"]),
-            step_ms=int(state["step_ms"]),
-            level=float(state["level"]),
-            mean=np.asarray(state["mean"], np.float64),
-            lo=np.asarray(state["lo"], np.float64),
-            hi=np.asarray(state["hi"], np.float64),
-            model_used=str(state["model_used"]),
-            fitted_at=int(state["fitted_at"]),
-            history_last=int(state["history_last"]),
-            ref=_ref_from_state(state.get("ref")),
-            lower_bound=state.get("lower_bound"),
+            start=record.start,
+            step_ms=record.step_ms,
+            level=record.level,
+            mean=np.asarray(record.mean, np.float64),
+            lo=np.asarray(record.lo, np.float64),
+            hi=np.asarray(record.hi, np.float64),
+            model_used=record.model_used,
+            fitted_at=record.fitted_at,
+            history_last=record.history_last,
+            ref=_ref_from_state(record.ref),
+            lower_bound=record.lower_bound,
         )
 
 
-def _ref_from_state(raw: Any) -> FloatArray | None:
+def _ref_from_state(raw: list[float] | None) -> FloatArray | None:
     if raw is None:
         return None
     ref = np.asarray(raw, np.float64)

@@ -15,6 +15,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from msgspec.structs import replace
+
 from tsad.detect.incidents import Incident
 from tsad.errors import FeedbackNotFound, SeriesNotFound
 from tsad.feedback.adapt import Adaptation, adapt, logit
@@ -22,6 +24,7 @@ from tsad.feedback.features import AlertContext, alert_features
 from tsad.feedback.ranker import RankerStatus, TrainedRanker, train
 from tsad.feedback.records import FeedbackInput, appended, check_input, matching, new_record
 from tsad.series import check_series_id
+from tsad.state import EMPTY, SeriesState
 
 if TYPE_CHECKING:
     from tsad.service import TsadService
@@ -30,9 +33,9 @@ log = logging.getLogger("tsad.feedback")
 ALERT_LABELS = ("false_positive", "true_positive")
 
 
-def adaptation_of(state: dict[str, Any]) -> Adaptation:
+def adaptation_of(state: SeriesState) -> Adaptation:
     """A series' adaptation as its state meta holds it."""
-    return Adaptation.from_meta(state.get("meta", {}).get("feedback"))
+    return Adaptation.from_meta(state.meta.feedback)
 
 
 class FeedbackDesk:
@@ -107,21 +110,21 @@ class FeedbackDesk:
             return await self._readapt(series_id, records)
 
     async def _readapt(self, series_id: str, records: Sequence[dict[str, Any]]) -> Adaptation:
-        state = await self.service.buffer.get_state(series_id) or {}
+        state = await self.service.buffer.get_state(series_id) or EMPTY
         base = self.service.base_sensitivity(state)
         from tsad.detect.threshold import threshold_log_odds
 
-        step = int(state.get("meta", {}).get("step_ms") or 60_000)
+        step = int(state.meta.step_ms or 60_000)
         adaptation = adapt(records, threshold_log_odds(base), step_ms=step)
-        meta = {**state.get("meta", {}), "feedback": adaptation.to_meta()}
-        await self.service.buffer.put_state(series_id, {**state, "meta": meta})
+        meta = replace(state.meta, feedback=adaptation.to_meta())
+        await self.service.buffer.put_state(series_id, replace(state, meta=meta))
         return adaptation
 
     # ----------------------------------------------------------------- alert features
 
     async def _context(self, series_id: str, before: int, incidents: list[Incident]) -> Any:
-        state = await self.service.buffer.get_state(series_id) or {}
-        step = int(state.get("meta", {}).get("step_ms") or 60_000)
+        state = await self.service.buffer.get_state(series_id) or EMPTY
+        step = int(state.meta.step_ms or 60_000)
         from tsad.detect.threshold import threshold_log_odds
 
         sens = self.service.series_sensitivity(state)
@@ -159,6 +162,29 @@ class FeedbackDesk:
             ctx,
         )
         return logit(max(i.peak_score for i in hit)), features
+
+    async def rank(self, series_id: str, incidents: Sequence[Incident]) -> list[float | None]:
+        """The ranker's p_true of each incident's alert (as it fired: its first flag and
+        the series as it was then); all None while the ranker is off."""
+        ranker = self.ranker
+        if ranker is None or not incidents:
+            return [None] * len(incidents)
+        every = await self.service.incidents(series_id, None, None)
+        flags = {int(r["ts"]): r for r in await self.service.anomalies(series_id, None, None)}
+        rows = []
+        for inc in incidents:
+            first = flags.get(inc.start, {"score": inc.peak_score, "severity": 0.0})
+            ctx = await self._context(series_id, inc.start, every)
+            rows.append(
+                alert_features(
+                    inc.start,
+                    float(first["score"]),
+                    float(first.get("severity", 0.0)),
+                    inc.direction,
+                    ctx,
+                )
+            )
+        return [float(p) for p in ranker.p_true(rows)]
 
     async def p_true(
         self, series_id: str, ts: int, score: float, severity: float, direction: int

@@ -20,15 +20,15 @@ is used as is; TimeGPT names (``timegpt-1``, ``timegpt-2.1``,
 ``azureai``...) and ``timegpt`` itself map to ``auto``: a compatible server
 never calls the cloud. Exogenous features and fine-tuning are accepted and ignored.
 
-This module decodes and validates requests and dispatches them (``run_job``); the
-answers are computed in ``timegpt_forecast`` and ``timegpt_anomaly``. No web
-framework here: ``tsad.api.routes.timegpt`` does the HTTP.
+This module holds the wire types and decodes and validates requests;
+``timegpt_answers`` answers them through ``TsadService``. No web framework here:
+``tsad.api.routes.timegpt`` does the HTTP.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import msgspec
@@ -38,10 +38,9 @@ from tsad.errors import (
     BadRequest,
     InvalidInput,
     TooLarge,
-    TsadError,
 )
+from tsad.limits import check_count, check_points
 from tsad.models.catalogue import local_models
-from tsad.models.registry import ModelRegistry
 from tsad.series import (
     parse_freq,
     season_length,
@@ -128,10 +127,8 @@ def decode(body: bytes, kind: type[R], limits: ApiSettings) -> R:
     s = req.series
     if not s.sizes or min(s.sizes) < 1 or sum(s.sizes) != len(s.y):
         raise InvalidInput("series.sizes must be positive and add up to len(series.y)")
-    if len(s.sizes) > limits.max_series_per_request:
-        raise TooLarge(f"at most {limits.max_series_per_request} series per request")
-    if len(s.y) > limits.max_points_per_request:
-        raise TooLarge(f"at most {limits.max_points_per_request} points per request")
+    check_count(len(s.sizes), limits.max_series_per_request, "series")
+    check_points(len(s.y), limits.max_points_per_request)
     if not np.isfinite(np.asarray(s.y, np.float64)).all():
         raise InvalidInput("series.y must be finite numbers (no NaN or infinity)")
     if (
@@ -180,51 +177,6 @@ def wire_levels(raw: Sequence[float] | None) -> list[float]:
 # --------------------------------------------------------------------------- jobs
 
 REQUEST_TYPES: dict[str, type[Any]] = {name: kind for kind, name in _NAMES.items()}
-
-_REGISTRIES: dict[ModelSettings, ModelRegistry] = {}
-
-
-def _registry(settings: ModelSettings) -> ModelRegistry:
-    """One registry per settings per process, so worker processes keep models warm."""
-    reg = _REGISTRIES.get(settings)
-    if reg is None:
-        reg = _REGISTRIES[settings] = ModelRegistry(settings)
-    return reg
-
-
-Outcome = tuple[dict[str, Any], list[str], bool]
-Failure = tuple[type[TsadError], str, dict[str, Any]]
-
-
-def run_job(kind: str, req: Any, settings: ModelSettings) -> Outcome | Failure:
-    """Answer one decoded request (top level and picklable: runs in a worker).
-
-    tsad errors come back as ``(class, detail, extra)`` because some of them cannot
-    cross a process boundary pickled; ``unwrap`` raises them again.
-    """
-    from tsad.integrations import timegpt_anomaly, timegpt_forecast
-    from tsad.integrations.timegpt_forecast import Runner
-
-    handlers: dict[str, Callable[[Any, ModelRegistry], tuple[dict[str, Any], Runner]]] = {
-        "forecast": timegpt_forecast.forecast,
-        "cross_validation": timegpt_forecast.cross_validation,
-        "anomaly_detection": timegpt_anomaly.anomaly_detection,
-        "online_anomaly_detection": timegpt_anomaly.online_anomaly_detection,
-    }
-    try:
-        body, runner = handlers[kind](req, _registry(settings))
-    except TsadError as exc:
-        return type(exc), exc.detail, exc.extra
-    return body, sorted(runner.used), runner.degraded
-
-
-def unwrap(result: Outcome | Failure) -> Outcome:
-    """``run_job``'s answer, or its error raised again."""
-    first = result[0]
-    if isinstance(first, type) and issubclass(first, TsadError):
-        _, detail, extra = result
-        raise first(str(detail), **dict(extra))  # type: ignore[arg-type]
-    return result  # type: ignore[return-value]
 
 
 def model_params(freq: str, settings: ModelSettings) -> dict[str, int]:

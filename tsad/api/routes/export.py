@@ -4,8 +4,6 @@ feedback — to archive it or move it to another tsad."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import get
 
 from tsad.api import encode
@@ -13,11 +11,12 @@ from tsad.api.feedback_schemas import FeedbackOut
 from tsad.api.routes.feedback import record_out
 from tsad.api.schemas import ScoredPoint, StoredPoint, Wire
 from tsad.service import TsadService
+from tsad.state import SeriesMeta
 
 
 class SeriesExport(Wire):
     series_id: str
-    meta: dict[str, Any]
+    meta: SeriesMeta
     points: list[StoredPoint]
     anomalies: list[ScoredPoint]
     feedback: list[FeedbackOut]

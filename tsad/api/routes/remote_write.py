@@ -17,11 +17,12 @@ from litestar import Request, Router, post
 from litestar.openapi.spec import Operation
 
 from tsad.api.metrics import Metrics
-from tsad.errors import TooLarge, UnsupportedMediaType
+from tsad.errors import UnsupportedMediaType
 from tsad.integrations.remote_write.decode import SeriesIds, decode_write
 from tsad.integrations.remote_write.metrics import RemoteWriteMetrics
 from tsad.integrations.remote_write.select import parse_selectors
 from tsad.integrations.remote_write.store import KnownSeries, store_write
+from tsad.limits import check_count
 from tsad.service import TsadService
 
 STATE_KEY = "remote_write"
@@ -98,13 +99,13 @@ async def remote_write(
     _check_headers(request)
     limits = service.settings.api
     decoded = decode_write(await request.body(), receiver.ids, limits.max_body_bytes)
-    total = sum(len(s.ts) for s in decoded.series)
-    if total > limits.max_points_per_request:
-        raise TooLarge(
-            f"{total} samples in one request; the limit is {limits.max_points_per_request} "
-            "(TSAD_MAX_POINTS_PER_REQUEST); lower max_samples_per_send",
-            limit=limits.max_points_per_request,
-        )
+    check_count(
+        sum(len(s.ts) for s in decoded.series),
+        limits.max_points_per_request,
+        "samples",
+        setting="TSAD_MAX_POINTS_PER_REQUEST",
+        hint="lower max_samples_per_send",
+    )
     results, created = await store_write(service, decoded, receiver.known, receiver.max_new_series)
     accepted = sum(r.accepted for r in results)
     duplicates = sum(r.duplicates for r in results)

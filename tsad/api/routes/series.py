@@ -29,7 +29,8 @@ from tsad.api.schemas import (
     SeriesList,
     SeriesSummary,
 )
-from tsad.errors import InvalidInput, TooLarge, TsadError
+from tsad.errors import InvalidInput, TsadError
+from tsad.limits import check_count, check_points
 from tsad.series import (
     FloatArray,
     IntArray,
@@ -53,9 +54,7 @@ def validated_points(
 ) -> tuple[IntArray, FloatArray]:
     """Everything an append needs checked before the buffer is touched."""
     check_series_id(series_id)
-    limit = service.settings.api.max_points_per_request
-    if len(points) > limit:
-        raise TooLarge(f"{len(points)} points in one request; the limit is {limit}", limit=limit)
+    check_points(len(points), service.settings.api.max_points_per_request)
     if not points:
         raise InvalidInput("'points' is empty; send at least one point")
     ts, y = points_arrays(points)
@@ -110,18 +109,8 @@ async def append_bulk(
     limits = service.settings.api
     if not body.series:
         raise InvalidInput("'series' is empty; send at least one series")
-    if len(body.series) > limits.max_series_per_request:
-        raise TooLarge(
-            f"{len(body.series)} series in one request; the limit is "
-            f"{limits.max_series_per_request}",
-            limit=limits.max_series_per_request,
-        )
-    total = sum(len(s.points) for s in body.series)
-    if total > limits.max_points_per_request:
-        raise TooLarge(
-            f"{total} points in one request; the limit is {limits.max_points_per_request}",
-            limit=limits.max_points_per_request,
-        )
+    check_count(len(body.series), limits.max_series_per_request, "series")
+    check_points(sum(len(s.points) for s in body.series), limits.max_points_per_request)
     batches = []
     for i, item in enumerate(body.series):
         try:
@@ -147,17 +136,17 @@ async def append_bulk(
 
 def _summary(info: SeriesInfo) -> dict[str, Any]:
     meta = info.meta
-    freq = meta.get("freq") or (freq_alias(int(meta["step_ms"])) if meta.get("step_ms") else None)
+    freq = meta.freq or (freq_alias(int(meta.step_ms)) if meta.step_ms else None)
     return {
         "series_id": info.series_id,
         "count": info.count,
         "first": format_ts(info.first) if info.first is not None else None,
         "last": format_ts(info.last) if info.last is not None else None,
         "freq": freq,
-        "model": meta.get("model"),
-        "model_used": meta.get("model_used"),
-        "last_error": meta.get("last_error"),
-        "failed_at": format_ts(int(meta["failed_at"])) if meta.get("failed_at") else None,
+        "model": meta.model,
+        "model_used": meta.model_used,
+        "last_error": meta.last_error,
+        "failed_at": format_ts(int(meta.failed_at)) if meta.failed_at else None,
     }
 
 
@@ -214,7 +203,9 @@ async def get_anomalies(
         return IncidentsResponse(
             series_id=series_id,
             count=len(incidents),
-            incidents=encode.incidents(incidents),
+            incidents=encode.incidents(
+                incidents, await service.feedback.rank(series_id, incidents)
+            ),
         )
     records = await service.anomalies(series_id, lo, hi)
     return AnomaliesResponse(

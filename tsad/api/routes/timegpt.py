@@ -1,13 +1,11 @@
 """TimeGPT-compatible HTTP routes: what the ``nixtla`` SDK calls, answered by tsad.
 
 ``NixtlaClient(api_key=KEY, base_url="http://tsad:8000")`` works unchanged. The
-wire shapes and the model mapping live in ``tsad.integrations.timegpt_compat``;
-this room only does HTTP (Bearer auth is ``tsad.api.auth``'s guard): zstd bodies,
-running the models off the event loop, and errors as JSON with a ``detail``
-(the field the SDK shows).
-
-Handlers take the ``service`` dependency (``tsad.service.TsadService``) for its
-settings and its model runner, like the ``/v1`` routes.
+wire shapes and the model mapping live in ``tsad.integrations.timegpt_compat``, the
+answers (calls to ``TsadService``) in ``tsad.integrations.timegpt_answers``; this
+room only does HTTP (Bearer auth is ``tsad.api.auth``'s guard): zstd bodies in,
+JSON out. Errors are the app's problem details (``tsad.api.errors``), whose
+``detail`` is the field the SDK shows.
 """
 
 from __future__ import annotations
@@ -17,30 +15,13 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, Router, get, post
 
-from tsad.api.errors import WWW_AUTHENTICATE
-from tsad.errors import TooLarge, TsadError
+from tsad.errors import TooLarge
+from tsad.integrations import timegpt_answers as answers
 from tsad.integrations import timegpt_compat as compat
 from tsad.service import TsadService
 
 JSON = "application/json"
 Req = Request[Any, Any, Any]
-
-
-def _error(_: Request[Any, Any, Any], exc: TsadError) -> Response[bytes]:
-    body = {"type": "about:blank", "title": exc.title, "status": exc.status, "detail": exc.detail}
-    body.update({k: v for k, v in exc.extra.items() if isinstance(v, int | float | str)})
-    headers = {}
-    retry = getattr(exc, "retry_after_s", None)
-    if retry is not None:
-        headers["retry-after"] = str(retry)
-    if exc.status == 401:
-        headers["www-authenticate"] = WWW_AUTHENTICATE
-    return Response(
-        msgspec.json.encode(body),
-        status_code=exc.status,
-        media_type="application/problem+json",
-        headers=headers,
-    )
 
 
 async def _body(request: Request[Any, Any, Any], limit: int) -> bytes:
@@ -61,15 +42,15 @@ async def _answer(
     settings = service.settings
     raw = await _body(request, settings.api.max_body_bytes)
     req = compat.decode(raw, compat.REQUEST_TYPES[kind], settings.api)
-    result = await service.runner.run(
-        compat.run_job, kind, req, settings.models, timeout=settings.api.request_deadline_s
-    )
-    body, used, degraded = compat.unwrap(result)
+    answer = await answers.HANDLERS[kind](service, req)
     return Response(
-        msgspec.json.encode(body),
+        msgspec.json.encode(answer.body),
         status_code=200,
         media_type=JSON,
-        headers={"tsad-model-used": ",".join(used), "tsad-degraded": str(degraded).lower()},
+        headers={
+            "tsad-model-used": ",".join(answer.used),
+            "tsad-degraded": str(answer.degraded).lower(),
+        },
     )
 
 
@@ -123,7 +104,6 @@ timegpt_routes = Router(
         anomaly_detection,
         online_anomaly_detection,
     ],
-    exception_handlers={TsadError: _error},
     # the SDK always sends its key: with TSAD_API_KEYS set, every route here checks it
     # (tsad.api.auth's app-wide guard)
     opt={"auth": "always"},

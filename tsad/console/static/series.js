@@ -49,6 +49,11 @@
 
   function feedbackCell(inc) {
     const given = labelOf(inc);
+    const rank = inc.p_true != null ? `<span class="muted" title="the alert ranker's p_true">p ${fmt.num(inc.p_true, 2)}</span> ` : "";
+    return rank + feedbackButtons(inc, given);
+  }
+
+  function feedbackButtons(inc, given) {
     if (given) return `<span class="pill closed labelled">${LABEL_TEXT[given]}</span>`;
     return `<button type="button" class="fb" data-label="true_positive">real</button>
       <button type="button" class="fb" data-label="false_positive">false alarm</button>`;
