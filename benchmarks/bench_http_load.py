@@ -115,6 +115,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rate", type=int, default=500)
     parser.add_argument("--buffers", default="embedded,memory")
+    parser.add_argument(
+        "--no-refits",
+        action="store_true",
+        help="also run each store with refits off (TSAD_MIN_POINTS above any series): "
+        "the request path alone, without the model fits that new series trigger",
+    )
     args = parser.parse_args()
     print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores\n")
     with tempfile.TemporaryDirectory() as tmp:
@@ -127,15 +133,21 @@ def main() -> None:
                          *wrk(bare.base, args.seconds, script)))  # fmt: skip
         finally:
             bare.stop()
-        for buffer in args.buffers.split(","):
+        runs = [(b, False) for b in args.buffers.split(",")]
+        if args.no_refits:
+            runs += [(b, True) for b in args.buffers.split(",")]
+        for buffer, quiet in runs:
+            extra = {"TSAD_MIN_POINTS": "100000000"} if quiet else {}
             server = ServeProcess(
-                Path(tmp) / f"{buffer}.log",
+                Path(tmp) / f"{buffer}-{quiet}.log",
                 TSAD_BUFFER=buffer,
-                TSAD_DATA_DIR=f"{tmp}/data-{buffer}",
+                TSAD_DATA_DIR=f"{tmp}/data-{buffer}-{quiet}",
                 TSAD_RUNNER="process",
+                **extra,
             )
+            name = f"tsad serve, {buffer}" + (", no refits" if quiet else "")
             try:
-                rows.append((f"tsad serve, {buffer}", *hey(server.base, args.seconds, args.rate),
+                rows.append((name, *hey(server.base, args.seconds, args.rate),
                              *wrk(server.base, args.seconds, script)))  # fmt: skip
             finally:
                 server.stop()
