@@ -23,21 +23,22 @@ def _inputs(rng: np.random.Generator) -> tuple[np.ndarray, ...]:
         sigma[:] = 0.0  # a zero-width band
     if rng.random() < 0.2:
         y[0] = mean[0]  # a point exactly on the expected value
-    return np.arange(n, dtype=np.int64) * 1000, y, mean, sigma, record, score
+    return y, mean, sigma, record, score
 
 
 @pytest.mark.parametrize("seed", range(5))
 def test_small_path_matches_vector_path(seed: int) -> None:
-    """Band, severity and direction from ``_small_scored`` equal ``display_scored``'s,
+    """Band, severity and direction from ``_small_display`` equal ``display_band``'s,
     NaN bands, zero widths and the lower bound included."""
     rng = np.random.default_rng(seed)
     for _ in range(400):
-        ts, y, mean, sigma, record, score = _inputs(rng)
+        y, mean, sigma, record, score = _inputs(rng)
         is_anomaly = score >= 0.7
         margin = float(rng.uniform(1, 3))
         lower = 0.0 if rng.random() < 0.5 else None
-        small = flags._small_scored(ts, y, mean, sigma, record, score, is_anomaly, margin, lower)
-        vector = flags.display_scored(ts, y, mean, sigma, record, score, is_anomaly, margin, lower)
-        for name in ("lo", "hi", "severity", "direction"):
-            np.testing.assert_array_equal(getattr(small, name), getattr(vector, name), name)
-        assert small.direction.dtype == vector.direction.dtype
+        spread = sigma * record
+        small = flags._small_display(y, mean, spread, is_anomaly, margin, lower)
+        vector = flags.display_band(y, mean, spread, is_anomaly, margin, lower)
+        for name, a, b in zip(("lo", "hi", "severity", "direction"), small, vector, strict=True):
+            np.testing.assert_array_equal(a, b, name)
+            assert a.dtype == b.dtype, name

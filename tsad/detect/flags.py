@@ -88,37 +88,10 @@ def flag_stream(
     threshold = capped_threshold(score, threshold_for(sensitivity), max_anomaly_ratio)
     is_anomaly = score >= threshold
     margin = math.exp(threshold_log_odds(sensitivity))
-    display = _small_scored if y.shape[0] <= SMALL_BATCH else display_scored
-    scored = display(ts, y, mean, sigma, record, score, is_anomaly, margin, lower_bound)
-    return Flagged(scored, threshold, st)
-
-
-def display_scored(
-    ts: IntArray,
-    y: FloatArray,
-    mean: FloatArray,
-    sigma: FloatArray,
-    record: FloatArray,
-    score: FloatArray,
-    is_anomaly: npt.NDArray[np.bool_],
-    margin: float,
-    lower_bound: float | None,
-) -> Scored:
-    """The band that matches the flag threshold (``expected ± σ · record · margin``,
-    kept above ``lower_bound``), each point's severity outside it, and the side of
-    each flag."""
-    with np.errstate(invalid="ignore"):
-        half = np.abs(sigma) * record * margin
-        d_lo, d_hi = mean - half, mean + half
-        if lower_bound is not None:
-            d_lo = np.maximum(d_lo, lower_bound)
-        width = d_hi - d_lo
-        over = np.maximum(y - d_hi, 0.0) + np.maximum(d_lo - y, 0.0)
-        severity = np.where(width > 0, over / np.where(width > 0, width, 1.0), 0.0)
-    # NaN (no band) → 0; +inf is capped with the rest below (cheaper than nan_to_num)
-    severity[np.isnan(severity)] = 0.0
-    side = np.sign(np.where(np.isnan(mean), 0.0, y - mean))
-    direction = np.where(is_anomaly, side, 0).astype(np.int8)
+    display = _small_display if y.shape[0] <= SMALL_BATCH else display_band
+    d_lo, d_hi, severity, direction = display(
+        y, mean, sigma * record, is_anomaly, margin, lower_bound
+    )
     scored = Scored(
         ts=ts,
         value=y,
@@ -128,52 +101,73 @@ def display_scored(
         is_anomaly=is_anomaly,
         direction=direction,
         score=score,
-        severity=np.minimum(severity, 1e9),
+        severity=severity,
     )
-    return scored
+    return Flagged(scored, threshold, st)
 
 
-def _small_scored(
-    ts: IntArray,
+Display = tuple[FloatArray, FloatArray, FloatArray, npt.NDArray[np.int8]]
+
+
+def display_band(
     y: FloatArray,
     mean: FloatArray,
-    sigma: FloatArray,
-    record: FloatArray,
-    score: FloatArray,
+    spread: FloatArray,
     is_anomaly: npt.NDArray[np.bool_],
     margin: float,
     lower_bound: float | None,
-) -> Scored:
-    """The display band, severity and direction of a few points in plain Python floats
-    (the hot path's single-point appends), with the vector path's NaN rules."""
+) -> Display:
+    """(lo, hi, severity, direction): the band that matches the flag threshold
+    (``expected ± |spread| · margin``, ``spread`` = σ · the residual record, kept above
+    ``lower_bound``), each point's distance outside it in band widths (capped at 1e9),
+    and the side of each flag (0 when not flagged)."""
+    with np.errstate(invalid="ignore"):
+        half = np.abs(spread) * margin
+        d_lo, d_hi = mean - half, mean + half
+        if lower_bound is not None:
+            d_lo = np.maximum(d_lo, lower_bound)
+        width = d_hi - d_lo
+        over = np.maximum(y - d_hi, 0.0) + np.maximum(d_lo - y, 0.0)
+        severity = np.where(width > 0, over / np.where(width > 0, width, 1.0), 0.0)
+    # NaN (no band) → 0; +inf is capped with the rest (cheaper than nan_to_num)
+    severity[np.isnan(severity)] = 0.0
+    side = np.sign(np.where(np.isnan(mean), 0.0, y - mean))
+    direction = np.where(is_anomaly, side, 0).astype(np.int8)
+    return d_lo, d_hi, np.minimum(severity, 1e9), direction
+
+
+def _small_display(
+    y: FloatArray,
+    mean: FloatArray,
+    spread: FloatArray,
+    is_anomaly: npt.NDArray[np.bool_],
+    margin: float,
+    lower_bound: float | None,
+) -> Display:
+    """``display_band`` for a few points in plain Python floats (the hot path's
+    single-point appends: numpy's per-call overhead is most of the cost there), with
+    the same NaN rules."""
     lo_out: list[float] = []
     hi_out: list[float] = []
     sev_out: list[float] = []
     dir_out: list[int] = []
-    columns = (y, mean, sigma, record, is_anomaly)
-    rows = zip(*(c.tolist() for c in columns), strict=True)
-    for v, m, sd, rec, flag in rows:
-        half = abs(sd) * rec * margin
+    rows = zip(y.tolist(), mean.tolist(), spread.tolist(), is_anomaly.tolist(), strict=True)
+    for v, m, sp, flag in rows:
+        half = abs(sp) * margin
         lo, hi = m - half, m + half
         if lower_bound is not None and not lo >= lower_bound and not math.isnan(lo):
             lo = lower_bound
         width = hi - lo
         over = max(v - hi, 0.0) + max(lo - v, 0.0) if not math.isnan(width) else math.nan
         sev = over / width if width > 0 else 0.0
-        sev = 0.0 if math.isnan(sev) else min(sev, 1e9)
+        sev_out.append(0.0 if math.isnan(sev) else min(sev, 1e9))
         side = 0 if math.isnan(m) or v == m else (1 if v > m else -1)
         lo_out.append(lo)
         hi_out.append(hi)
-        sev_out.append(sev)
         dir_out.append(side if flag else 0)
-    return Scored(
-        ts=ts,
-        value=y,
-        expected=mean,
-        lo=np.array(lo_out, np.float64),
-        hi=np.array(hi_out, np.float64),
-        is_anomaly=is_anomaly,
-        direction=np.array(dir_out, np.int8),
-        score=score,
-        severity=np.array(sev_out, np.float64),
+    return (
+        np.array(lo_out, np.float64),
+        np.array(hi_out, np.float64),
+        np.array(sev_out, np.float64),
+        np.array(dir_out, np.int8),
     )
