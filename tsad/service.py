@@ -30,6 +30,7 @@ from tsad.detect.threshold import (
 )
 from tsad.errors import InvalidInput, NotEnoughPoints, SeriesNotFound, TsadError
 from tsad.feedback.adapt import (
+    Adaptation,
     adapted_sensitivity,
     drop_expected,
     outside_expected,
@@ -238,20 +239,22 @@ class TsadService:
         if unsorted:
             order = np.argsort(ts, kind="stable")
             ts, y = ts[order], y[order]
-        sens = self._sensitivity(state)
+        adaptation = adaptation_of(state)
+        sens = self._sensitivity(state, adaptation)
         scorer = await self.buffer.get_scorer(series_id) if band is not None else None
-        keep = outside_expected(ts, adaptation_of(state).expected)
+        # arrivals in an `expected` range are neither scored nor learnt (most series have none)
+        keep = outside_expected(ts, adaptation.expected) if adaptation.expected else None
         flagged, due = score_arrivals(
             band,
-            ts[keep],
-            y[keep],
+            ts if keep is None else ts[keep],
+            y if keep is None else y[keep],
             ScorerState.from_state(scorer) if scorer else None,
             sens,
         )
         if flagged is None:
             scored = unscored(ts, y)
         else:
-            scored = with_unscored(flagged.scored, ts, y, keep)
+            scored = flagged.scored if keep is None else with_unscored(flagged.scored, ts, y, keep)
             await self.buffer.put_scorer(series_id, flagged.state.to_state())
         if scored.is_anomaly.any():
             await self.buffer.add_anomalies(series_id, anomaly_records(scored))
@@ -282,12 +285,12 @@ class TsadService:
         stored = state.meta.sensitivity
         return float(stored) if stored is not None else self.settings.models.sensitivity
 
-    def series_sensitivity(self, state: SeriesState) -> float:
-        """The sensitivity the series is flagged at now: as set, moved by its feedback."""
+    def series_sensitivity(self, state: SeriesState, adaptation: Adaptation | None = None) -> float:
+        """The sensitivity the series is flagged at now: as set, moved by its feedback
+        (``adaptation``: the state's, when the caller has it already)."""
         step = int(state.meta.step_ms or 60_000)
-        return adapted_sensitivity(
-            self.base_sensitivity(state), adaptation_of(state), time.time() * 1000, step
-        )
+        moved = adaptation if adaptation is not None else adaptation_of(state)
+        return adapted_sensitivity(self.base_sensitivity(state), moved, time.time() * 1000, step)
 
     _sensitivity = series_sensitivity
 

@@ -51,11 +51,17 @@ def test_workers_share_the_redis_store_and_die_with_the_supervisor(tmp_path: Pat
                 points = [[T0 + (i * 5 + k) * 60, float(k)] for k in range(5)]
                 r = httpx.post(f"{server.base}/v1/series/w{i % 4}/points", json={"points": points})
                 assert r.status_code == 200, r.text
-            for sid in range(4):
-                got = [
-                    httpx.get(f"{server.base}/v1/series/w{sid}").json()["count"] for _ in range(6)
-                ]
-                assert set(got) == {50}, got
+            # one keep-alive connection is served by one worker, whose pid /v1/status
+            # names: read every series back through each of the two workers
+            seen: dict[int, list[int]] = {}
+            for _ in range(200):
+                with httpx.Client(base_url=server.base) as conn:
+                    pid = conn.get("/v1/status").json()["pid"]
+                    seen[pid] = [conn.get(f"/v1/series/w{s}").json()["count"] for s in range(4)]
+                if len(seen) == 2:
+                    break
+            assert len(seen) == 2, f"answers came from {sorted(seen)} only"
+            assert all(counts == [50, 50, 50, 50] for counts in seen.values()), seen
             kids = descendants(server.proc.pid)
             assert len(kids) >= 2
         finally:

@@ -10,6 +10,7 @@ password before it is shown.
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import Any
 
 import msgspec
@@ -42,6 +43,8 @@ class QueueStatus(msgspec.Struct, kw_only=True):
 
 class StatusResponse(msgspec.Struct, kw_only=True):
     version: str
+    # the process that answered (one of N with `tsad serve --workers N`)
+    pid: int
     buffer: BufferStatus
     workers: WorkerStatus
     refit_queue: QueueStatus
@@ -96,6 +99,7 @@ async def status(service: TsadService) -> StatusResponse:
             count = len(await service.list_series())
     return StatusResponse(
         version=tsad.__version__,
+        pid=os.getpid(),
         buffer=BufferStatus(
             kind=type(service.buffer).__name__,
             reachable=reachable,
