@@ -13,6 +13,7 @@ from litestar.testing import AsyncTestClient
 
 from tests.unit.test_multivariate import metrics
 from tsad.api.app import create_app
+from tsad.multivariate.groups import WARMUP_ROWS
 from tsad.settings import BufferSettings, ModelSettings, Settings
 
 T0 = 1_704_067_200
@@ -67,7 +68,7 @@ async def test_batch_and_online_detect_name_the_contributor(client: AsyncTestCli
         top2 = {c["series_id"] for c in pts[370]["contributors"]}
         assert pts[370]["is_anomaly"] and "lat" in top2 and "err" not in top2
         assert all(p["score"] >= r.json()["threshold"] for p in flagged)
-    assert all(p["learning"] and not p["is_anomaly"] for p in pts[:100])
+    assert all(p["learning"] and not p["is_anomaly"] for p in pts[:WARMUP_ROWS])
 
 
 async def test_inline_group_detect(client: AsyncTestClient[Any]) -> None:

@@ -41,19 +41,19 @@ from tsad.multivariate.detector import (
     DEFAULT_DETECTOR,
     DETECTORS,
     MultiScored,
-    MultivariateDetector,
     make_detector,
 )
-from tsad.multivariate.features import trailing_mean
 from tsad.multivariate.online import OnlineGroupScorer
-from tsad.multivariate.scoring import TUNING, fit_detector, score_aligned
+from tsad.multivariate.scoring import TUNING, GroupModel, fit_model, score_aligned
 from tsad.series import FloatArray, IntArray, Series, check_series_id
 
 if TYPE_CHECKING:
     from tsad.service import TsadService
 
-#: rows a group needs before its model is trusted (its warm-up)
-WARMUP_ROWS = 100
+#: rows a group needs before its model is trusted (its warm-up): a few times the
+#: residual columns' slow window (60 rows), so the fit has seen their normal spread
+#: (100 rows let a seed in 12 of the synthetic groups flag its normal rows; 200: none)
+WARMUP_ROWS = 200
 #: the hot path refits a group's model after this many new rows
 RETRAIN_ROWS = 2_000
 #: rows of history a fit reads
@@ -132,10 +132,10 @@ def detect_aligned(
                 needed=warmup + 1,
                 got=n,
             )
-        det = fit_detector(detector, aligned, slice(0, warmup))
+        model = fit_model(detector, aligned, slice(0, warmup))
         return score_aligned(
             aligned,
-            det,
+            model,
             sensitivity=sensitivity,
             max_anomaly_ratio=max_anomaly_ratio,
             learning_rows=warmup,
@@ -146,21 +146,21 @@ def detect_aligned(
         raise NotEnoughPoints(
             f"batch detection needs at least 10 aligned rows, got {n}", needed=10, got=n
         )
-    det = robust_fit(detector, aligned)
-    return score_aligned(aligned, det, sensitivity=sensitivity, max_anomaly_ratio=max_anomaly_ratio)
+    model = robust_fit(detector, aligned)
+    return score_aligned(
+        aligned, model, sensitivity=sensitivity, max_anomaly_ratio=max_anomaly_ratio
+    )
 
 
-def robust_fit(detector: str, aligned: Aligned) -> MultivariateDetector:
+def robust_fit(detector: str, aligned: Aligned) -> GroupModel:
     """A fit that a fault inside the rows does not teach: fit on the ``1 − TRIM`` rows
     least surprising to a full Mahalanobis distance (a fault cannot bend the model),
     then a last fit on every row that trimmed model does not flag (calibrated on all
-    the normal rows again). Used by batch detection and by every background fit."""
-    t = TUNING[detector]
-    feats = trailing_mean(aligned.values, t.window)
+    the normal rows again). Both statistics are fitted on the rows kept. Used by batch
+    detection and by every background fit."""
     if len(aligned) < 20:
-        det = make_detector(detector)
-        det.fit(feats)
-        return det
+        return fit_model(detector, aligned, slice(None))
+    feats = TUNING[detector].features(aligned.values)
     # the trimming keeps every component but one (T² and a one-dimensional Q): a fault
     # inside the rows is far along a direction of small variance, whatever the detector
     core = np.ones(len(aligned), dtype=bool)
@@ -169,14 +169,12 @@ def robust_fit(detector: str, aligned: Aligned) -> MultivariateDetector:
         full.fit(feats[core])
         r = full.ratio(feats)
         core &= r <= np.quantile(r[core], 1.0 - TRIM)
-    det = make_detector(detector)
-    det.fit(feats[core])
+    model = fit_model(detector, aligned, core)
     # rows within the trimmed model's own 99th percentile (a fault's ramp stays out)
-    keep = det.ratio(feats) <= 1.0
+    keep = model.outliers.ratio(feats) <= 1.0
     if keep.sum() >= max(10, len(aligned) // 2):
-        det = make_detector(detector)
-        det.fit(feats[keep])
-    return det
+        model = fit_model(detector, aligned, keep)
+    return model
 
 
 class GroupService:
@@ -291,6 +289,7 @@ class GroupService:
         n, d = values.shape
         score, sev = np.zeros(n), np.zeros(n)
         flag, learning = np.zeros(n, dtype=bool), np.ones(n, dtype=bool)
+        change = np.zeros(n, dtype=bool)
         shares = np.zeros((n, d))
         last = np.nan_to_num(values[0])
         for i in range(n):
@@ -298,13 +297,8 @@ class GroupService:
             last = row
             if live.scorer is not None:
                 r = live.scorer.push(row)
-                score[i], flag[i], sev[i], shares[i], learning[i] = (
-                    r.score,
-                    r.is_anomaly,
-                    r.severity,
-                    r.shares,
-                    False,
-                )
+                score[i], flag[i], sev[i], shares[i] = r.score, r.is_anomaly, r.severity, r.shares
+                change[i], learning[i] = r.is_change_point, False
         live.rows_seen += n
         scored = MultiScored(
             ts,
@@ -316,6 +310,7 @@ class GroupService:
             learning,
             shares,
             threshold_for(g.sensitivity),
+            is_change_point=change,
         )
         for k in np.flatnonzero(flag).tolist():
             live.anomalies.append(anomaly_record(scored, k, 3))
@@ -349,10 +344,11 @@ class GroupService:
             seen = live.rows_seen if live else 0
 
             def work() -> OnlineGroupScorer:
-                det = robust_fit(g.detector, aligned)
-                scorer = OnlineGroupScorer(det, len(g.series), sensitivity=g.sensitivity)
-                t = scorer.tuning
-                for row in aligned.values[-(t.window + t.smooth) :]:  # prime the rolling means
+                model = robust_fit(g.detector, aligned)
+                scorer = OnlineGroupScorer(model, sensitivity=g.sensitivity)
+                t, c = model.tuning, model.change_tuning
+                prime = max(t.window, t.long) + t.smooth + max(c.window, c.long) + c.smooth
+                for row in aligned.values[-prime:]:  # prime the rolling means
                     scorer.push(row)
                 return scorer
 

@@ -17,7 +17,7 @@ from tsad.detect.threshold import DEFAULT_SENSITIVITY
 from tsad.errors import InvalidInput, TooLarge
 from tsad.limits import check_points
 from tsad.multivariate.detector import MultiScored
-from tsad.multivariate.groups import Group, anomaly_record, check_group
+from tsad.multivariate.groups import WARMUP_ROWS, Group, anomaly_record, check_group
 from tsad.series import Series, format_ts, parse_timestamp, parse_value
 from tsad.service import TsadService
 
@@ -56,7 +56,7 @@ class GroupDetectRequest(Wire):
     top: Top = 3
     warmup: Annotated[
         int, msgspec.Meta(ge=10, le=100_000, description="online: rows fitted first (warm-up)")
-    ] = 100
+    ] = WARMUP_ROWS
     start: str | float | None = None
     end: str | float | None = None
 
@@ -73,6 +73,7 @@ class GroupPoint(Wire):
     is_anomaly: bool
     severity: float
     learning: bool
+    is_change_point: bool
     contributors: list[Contributor]
 
 
@@ -128,6 +129,7 @@ def encode_points(scored: MultiScored, top: int) -> list[GroupPoint]:
                 is_anomaly=bool(scored.is_anomaly[i]),
                 severity=float(scored.severity[i]),
                 learning=bool(scored.learning[i]),
+                is_change_point=bool(scored.change_points[i]),
                 contributors=[Contributor(series_id=v, share=s) for v, s in scored.top(i, top)],
             )
         )
