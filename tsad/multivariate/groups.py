@@ -13,8 +13,11 @@ adds a multivariate model over them:
   a fit is started in a worker thread when the group leaves warm-up and again
   every ``retrain_rows`` rows, and the scorer is swapped in when it is done.
 
-Definitions, models and the anomaly history are kept in this process (see the
-closing note of issue 19: not yet in the buffer).
+Definitions and fitted models are stored through the buffer (``put_group``: one
+document per group), so they survive a restart on the embedded store and Redis; a
+restored model scores again once its rolling means are primed from the members'
+stored rows (on the group's next append). The anomaly history and trained Azure
+models stay in this process.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from tsad.multivariate.detector import (
     DEFAULT_DETECTOR,
     DETECTORS,
     MultiScored,
+    detector_from_state,
     make_detector,
 )
 from tsad.multivariate.online import OnlineGroupScorer
@@ -86,6 +90,7 @@ class _Live:
     rows_at_fit: int = 0
     fitting: bool = False
     fitted_ms: int | None = None
+    primed: bool = True  # False: a restored scorer whose rolling means need the history
     anomalies: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=ANOMALY_HISTORY))
 
 
@@ -185,18 +190,51 @@ class GroupService:
         self.groups: dict[str, Group] = {}
         self.live: dict[str, _Live] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._loaded = False
+        self._load_lock = asyncio.Lock()
         from tsad.multivariate.models import TrainedModels
 
         self.models = TrainedModels(self, service.settings.integrations.mv_data_dirs)
 
     # ---------------------------------------------------------------- definitions
 
-    def create(self, group: Group) -> Group:
+    async def load(self, refresh: bool = False) -> None:
+        """Read the stored groups (once, or again with ``refresh``: another replica may
+        have written some); a group already held here keeps its hot-path state."""
+        if self._loaded and not refresh:
+            return
+        async with self._load_lock:
+            if self._loaded and not refresh:
+                return
+            stored = await self.service.buffer.get_groups()
+            for name, doc in stored.items():
+                group = group_from_doc(name, doc)
+                if self.groups.get(name) != group:
+                    self.groups[name] = group
+                    self.live[name] = restored_live(group, doc)
+            if refresh:  # deleted elsewhere
+                for name in set(self.groups) - set(stored):
+                    del self.groups[name]
+                    self.live.pop(name, None)
+            self._loaded = True
+
+    async def lookup(self, name: str) -> Group:
+        """The group ``name`` (read from the store if this process does not hold it)."""
+        await self.load()
+        if name not in self.groups:
+            await self.load(refresh=True)
+        return self.get(name)
+
+    async def create(self, group: Group) -> Group:
+        await self.load()
         if group.name not in self.groups and len(self.groups) >= MAX_GROUPS:
             raise InvalidInput(f"at most {MAX_GROUPS} groups")
         old = self.groups.get(group.name)
+        same = old is not None and (old.series, old.detector) == (group.series, group.detector)
+        live = self.live.get(group.name) if same else None
+        await self.service.buffer.put_group(group.name, group_doc(group, live))
         self.groups[group.name] = group
-        if old is None or old.series != group.series or old.detector != group.detector:
+        if live is None:
             self.live[group.name] = _Live()
         return group
 
@@ -206,11 +244,13 @@ class GroupService:
             raise SeriesNotFound(f"no group {name!r}")
         return group
 
-    def all(self) -> list[Group]:
+    async def all(self) -> list[Group]:
+        await self.load(refresh=True)
         return [self.groups[k] for k in sorted(self.groups)]
 
-    def delete(self, name: str) -> None:
-        self.get(name)
+    async def delete(self, name: str) -> None:
+        await self.lookup(name)
+        await self.service.buffer.put_group(name, None)
         del self.groups[name]
         self.live.pop(name, None)
 
@@ -253,7 +293,7 @@ class GroupService:
         warmup: int = WARMUP_ROWS,
     ) -> MultiScored:
         """Detect over a stored group (``group``) or inline series (``inline``)."""
-        g = self.get(group) if group is not None else None
+        g = await self.lookup(group) if group is not None else None
         if (g is None) == (inline is None):
             raise InvalidInput("give either a stored group or inline series")
         aligned = align(inline) if inline is not None else await self.aligned(g.series, start, end)  # type: ignore[union-attr]
@@ -276,16 +316,19 @@ class GroupService:
 
     async def ingest(self, name: str, ts: IntArray, values: FloatArray) -> GroupIngest:
         """Append rows (``values[:, j]`` → member j) and score them on arrival."""
-        g = self.get(name)
+        g = await self.lookup(name)
         if values.ndim != 2 or values.shape != (ts.shape[0], len(g.series)):
             raise InvalidInput("each row needs one value per member of the group")
+        live = self.live.setdefault(name, _Live())
+        if not live.primed and live.scorer is not None:  # restored: its means need the history
+            await self._prime(g, live.scorer)
+            live.primed = True
         order = np.argsort(ts, kind="stable")
         ts, values = ts[order], values[order]
         for j, sid in enumerate(g.series):
             ok = ~np.isnan(values[:, j])
             if ok.any():
                 await self.service.ingest(sid, ts[ok], values[ok, j])
-        live = self.live.setdefault(name, _Live())
         n, d = values.shape
         score, sev = np.zeros(n), np.zeros(n)
         flag, learning = np.zeros(n, dtype=bool), np.ones(n, dtype=bool)
@@ -335,6 +378,15 @@ class GroupService:
             counts.append(info.count if info else 0)
         return int(min(counts))
 
+    async def _prime(self, g: Group, scorer: OnlineGroupScorer) -> None:
+        """Push the members' last stored rows through a restored scorer (its rolling means)."""
+        try:
+            aligned = await self.aligned(g.series)
+        except SeriesNotFound:
+            return
+        for row in aligned.values[-prime_rows(scorer.model) :]:
+            scorer.push(row)
+
     async def _fit(self, name: str) -> None:
         """Fit the group's model on its stored rows in a worker thread, then swap it in."""
         live = self.live.get(name)
@@ -346,9 +398,7 @@ class GroupService:
             def work() -> OnlineGroupScorer:
                 model = robust_fit(g.detector, aligned)
                 scorer = OnlineGroupScorer(model, sensitivity=g.sensitivity)
-                t, c = model.tuning, model.change_tuning
-                prime = max(t.window, t.long) + t.smooth + max(c.window, c.long) + c.smooth
-                for row in aligned.values[-prime:]:  # prime the rolling means
+                for row in aligned.values[-prime_rows(model) :]:  # prime the rolling means
                     scorer.push(row)
                 return scorer
 
@@ -356,6 +406,7 @@ class GroupService:
             if live is not None and self.live.get(name) is live:
                 live.scorer, live.rows_at_fit = scorer, seen
                 live.fitted_ms = int(time.time() * 1000)
+                await self.service.buffer.put_group(name, group_doc(g, live))
         except Exception:  # a failed fit keeps the old scorer; the next due row retries
             import logging
 
@@ -378,6 +429,51 @@ class GroupService:
         for task in list(self._tasks):
             task.cancel()
         await self.models.close()
+
+
+def prime_rows(model: GroupModel) -> int:
+    """Rows that fill every rolling mean of a scorer of ``model``."""
+    t, c = model.tuning, model.change_tuning
+    return max(t.window, t.long) + t.smooth + max(c.window, c.long) + c.smooth
+
+
+def group_doc(g: Group, live: _Live | None) -> dict[str, Any]:
+    """What the buffer stores of a group: its definition and, when it has one that can
+    be stored (``pca``), its fitted model."""
+    model = None
+    if live is not None and live.scorer is not None:
+        try:
+            model = live.scorer.model.to_state()
+            detector_from_state(model["outliers"])  # a kind without a stored form: refit
+        except InvalidInput:
+            model = None
+    return {
+        "series": list(g.series),
+        "detector": g.detector,
+        "sensitivity": g.sensitivity,
+        "created_ms": g.created_ms,
+        "model": model,
+        "fitted_ms": live.fitted_ms if live is not None else None,
+    }
+
+
+def group_from_doc(name: str, doc: dict[str, Any]) -> Group:
+    return Group(
+        name,
+        tuple(doc["series"]),
+        str(doc["detector"]),
+        float(doc["sensitivity"]),
+        int(doc["created_ms"]),
+    )
+
+
+def restored_live(g: Group, doc: dict[str, Any]) -> _Live:
+    """A stored group's hot-path state: its model back, to be primed on the next append."""
+    live = _Live(fitted_ms=doc.get("fitted_ms"))
+    if doc.get("model"):
+        model = GroupModel.from_state(doc["model"])
+        live.scorer, live.primed = OnlineGroupScorer(model, sensitivity=g.sensitivity), False
+    return live
 
 
 def anomaly_record(scored: MultiScored, i: int, top: int) -> dict[str, Any]:

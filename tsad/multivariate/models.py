@@ -103,7 +103,7 @@ class TrainedModels:
         """The rows of a data source between ``start`` and ``end``."""
         for prefix in GROUP_PREFIXES:
             if src.startswith(prefix):
-                g = self.groups.get(src[len(prefix) :])
+                g = await self.groups.lookup(src[len(prefix) :])
                 return await self.groups.aligned(g.series, start, end)
         if not any(src.startswith(a) for a in self.allowed):
             raise InvalidInput(
