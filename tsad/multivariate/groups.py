@@ -26,7 +26,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -39,6 +39,9 @@ from tsad.detect.threshold import (
     threshold_for,
 )
 from tsad.errors import InvalidInput, NotEnoughPoints, SeriesNotFound
+from tsad.feedback.adapt import Adaptation
+from tsad.feedback.records import FeedbackInput, appended, check_input, matching
+from tsad.multivariate import group_feedback as gfb
 from tsad.multivariate.align import Aligned, align
 from tsad.multivariate.detector import (
     DEFAULT_DETECTOR,
@@ -91,6 +94,7 @@ class _Live:
     fitting: bool = False
     fitted_ms: int | None = None
     primed: bool = True  # False: a restored scorer whose rolling means need the history
+    step_ms: int = 60_000  # the members' grid step (feedback relaxes by steps)
     anomalies: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=ANOMALY_HISTORY))
 
 
@@ -192,6 +196,9 @@ class GroupService:
         self._tasks: set[asyncio.Task[None]] = set()
         self._loaded = False
         self._load_lock = asyncio.Lock()
+        #: operator feedback per group (tsad.multivariate.group_feedback), and what it does
+        self.feedback: dict[str, list[dict[str, Any]]] = {}
+        self._adaptation: dict[str, Adaptation] = {}
         from tsad.multivariate.models import TrainedModels
 
         self.models = TrainedModels(self, service.settings.integrations.mv_data_dirs)
@@ -212,10 +219,11 @@ class GroupService:
                 if self.groups.get(name) != group:
                     self.groups[name] = group
                     self.live[name] = restored_live(group, doc)
+                if self.feedback.get(name, []) != doc.get("feedback", []):
+                    self._set_feedback(group, list(doc.get("feedback", [])))
             if refresh:  # deleted elsewhere
                 for name in set(self.groups) - set(stored):
-                    del self.groups[name]
-                    self.live.pop(name, None)
+                    self._forget(name)
             self._loaded = True
 
     async def lookup(self, name: str) -> Group:
@@ -232,10 +240,12 @@ class GroupService:
         old = self.groups.get(group.name)
         same = old is not None and (old.series, old.detector) == (group.series, group.detector)
         live = self.live.get(group.name) if same else None
-        await self.service.buffer.put_group(group.name, group_doc(group, live))
+        records = self.feedback.get(group.name, [])
+        await self.service.buffer.put_group(group.name, group_doc(group, live, records))
         self.groups[group.name] = group
         if live is None:
             self.live[group.name] = _Live()
+        self._set_feedback(group, records)
         return group
 
     def get(self, name: str) -> Group:
@@ -251,8 +261,70 @@ class GroupService:
     async def delete(self, name: str) -> None:
         await self.lookup(name)
         await self.service.buffer.put_group(name, None)
+        self._forget(name)
+
+    def _forget(self, name: str) -> None:
         del self.groups[name]
         self.live.pop(name, None)
+        self.feedback.pop(name, None)
+        self._adaptation.pop(name, None)
+
+    # ------------------------------------------------------------------- feedback
+
+    def _set_feedback(self, g: Group, records: list[dict[str, Any]]) -> None:
+        self.feedback[g.name] = records
+        step = self.live[g.name].step_ms if g.name in self.live else 60_000
+        self._adaptation[g.name] = gfb.adaptation(records, g.sensitivity, step)
+
+    async def _store_feedback(self, g: Group, records: list[dict[str, Any]]) -> None:
+        await self.service.buffer.put_group(g.name, group_doc(g, self.live.get(g.name), records))
+        self._set_feedback(g, records)
+
+    async def add_feedback(self, name: str, item: FeedbackInput) -> dict[str, Any]:
+        """Record one label on the group; returns the stored record (with its id)."""
+        item = check_input(item)
+        g = await self.lookup(name)
+        end = item.end if item.end is not None else item.start
+        peak = None
+        if item.label in gfb.ALERT_LABELS:  # the labelled flags: the hot path's, or batch's
+            peak = gfb.peak_log_odds(self.live[name].anomalies, item.start, end)
+            if peak is None:
+                peak = await self._batch_peak(name, item.start, end)
+        record = gfb.group_record(item, peak)
+        await self._store_feedback(g, appended(self.feedback.get(name, []), record))
+        return record
+
+    async def _batch_peak(self, name: str, start: int, end: int) -> float | None:
+        try:
+            s = await self.detect(group=name)
+        except (SeriesNotFound, NotEnoughPoints):
+            return None
+        return gfb.peak_log_odds(gfb.flagged_rows(s.ts, s.score, s.is_anomaly), start, end)
+
+    async def feedback_records(
+        self,
+        name: str,
+        *,
+        label: str | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        author: str | None = None,
+    ) -> list[dict[str, Any]]:
+        await self.lookup(name)
+        records = self.feedback.get(name, [])
+        return matching(records, label=label, start=start, end=end, author=author)
+
+    async def delete_feedback(self, name: str, feedback_id: str) -> None:
+        g = await self.lookup(name)
+        await self._store_feedback(g, gfb.without(self.feedback.get(name, []), feedback_id, name))
+
+    def _sensitivity_now(self, g: Group, step_ms: int) -> float:
+        a = self._adaptation.get(g.name)
+        return g.sensitivity if a is None else gfb.sensitivity_now(a, g.sensitivity, step_ms)
+
+    def _expected(self, name: str, ts: IntArray) -> np.ndarray:
+        a = self._adaptation.get(name)
+        return np.zeros(ts.shape[0], dtype=bool) if a is None else gfb.expected_rows(a, ts)
 
     def state(self, name: str) -> dict[str, Any]:
         """What the group's hot path knows: warm-up, last fit, rows seen."""
@@ -300,17 +372,19 @@ class GroupService:
         name = detector or (g.detector if g else DEFAULT_DETECTOR)
         if name not in DETECTORS:
             raise InvalidInput(f"detector must be one of {', '.join(DETECTORS)}, got {name!r}")
-        sens = check_sensitivity(
-            sensitivity
-            if sensitivity is not None
-            else (g.sensitivity if g else DEFAULT_SENSITIVITY)
-        )
+        if sensitivity is not None:
+            sens = check_sensitivity(sensitivity)
+        else:  # the group's own, as its feedback moved it
+            sens = self._sensitivity_now(g, aligned.step_ms) if g else DEFAULT_SENSITIVITY
         ratio = check_ratio(max_anomaly_ratio)
-        return await anyio.to_thread.run_sync(
+        scored = await anyio.to_thread.run_sync(
             lambda: detect_aligned(
                 aligned, name, mode=mode, sensitivity=sens, max_anomaly_ratio=ratio, warmup=warmup
             )
         )
+        if g is not None:
+            scored = quiet(scored, self._expected(g.name, scored.ts))
+        return scored
 
     # ------------------------------------------------------------------- hot path
 
@@ -323,6 +397,9 @@ class GroupService:
         if not live.primed and live.scorer is not None:  # restored: its means need the history
             await self._prime(g, live.scorer)
             live.primed = True
+        sens = self._sensitivity_now(g, live.step_ms)
+        if live.scorer is not None and live.scorer.sensitivity != sens:
+            live.scorer.set_sensitivity(sens)
         order = np.argsort(ts, kind="stable")
         ts, values = ts[order], values[order]
         for j, sid in enumerate(g.series):
@@ -352,9 +429,11 @@ class GroupService:
             sev,
             learning,
             shares,
-            threshold_for(g.sensitivity),
+            threshold_for(sens),
             is_change_point=change,
         )
+        scored = quiet(scored, self._expected(name, ts))
+        flag = scored.is_anomaly
         for k in np.flatnonzero(flag).tolist():
             live.anomalies.append(anomaly_record(scored, k, 3))
         if live.scorer is None and live.rows_seen < WARMUP_ROWS:
@@ -394,19 +473,21 @@ class GroupService:
             g = self.get(name)
             aligned = await self.aligned(g.series)
             seen = live.rows_seen if live else 0
+            step = aligned.step_ms
 
             def work() -> OnlineGroupScorer:
                 model = robust_fit(g.detector, aligned)
-                scorer = OnlineGroupScorer(model, sensitivity=g.sensitivity)
+                scorer = OnlineGroupScorer(model, sensitivity=self._sensitivity_now(g, step))
                 for row in aligned.values[-prime_rows(model) :]:  # prime the rolling means
                     scorer.push(row)
                 return scorer
 
             scorer = await anyio.to_thread.run_sync(work)
             if live is not None and self.live.get(name) is live:
-                live.scorer, live.rows_at_fit = scorer, seen
+                live.scorer, live.rows_at_fit, live.step_ms = scorer, seen, step
                 live.fitted_ms = int(time.time() * 1000)
-                await self.service.buffer.put_group(name, group_doc(g, live))
+                records = self.feedback.get(name, [])
+                await self.service.buffer.put_group(name, group_doc(g, live, records))
         except Exception:  # a failed fit keeps the old scorer; the next due row retries
             import logging
 
@@ -437,9 +518,23 @@ def prime_rows(model: GroupModel) -> int:
     return max(t.window, t.long) + t.smooth + max(c.window, c.long) + c.smooth
 
 
-def group_doc(g: Group, live: _Live | None) -> dict[str, Any]:
-    """What the buffer stores of a group: its definition and, when it has one that can
-    be stored (``pca``), its fitted model."""
+def quiet(scored: MultiScored, expected: np.ndarray) -> MultiScored:
+    """``scored`` with no flag inside an ``expected`` feedback range."""
+    if not expected.any():
+        return scored
+    keep = ~expected
+    return replace(
+        scored,
+        is_anomaly=scored.is_anomaly & keep,
+        severity=np.where(keep, scored.severity, 0.0),
+    )
+
+
+def group_doc(
+    g: Group, live: _Live | None, feedback: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """What the buffer stores of a group: its definition, its feedback and, when it has
+    one that can be stored (``pca``), its fitted model."""
     model = None
     if live is not None and live.scorer is not None:
         try:
@@ -454,6 +549,8 @@ def group_doc(g: Group, live: _Live | None) -> dict[str, Any]:
         "created_ms": g.created_ms,
         "model": model,
         "fitted_ms": live.fitted_ms if live is not None else None,
+        "step_ms": live.step_ms if live is not None else None,
+        "feedback": list(feedback or []),
     }
 
 
@@ -469,7 +566,7 @@ def group_from_doc(name: str, doc: dict[str, Any]) -> Group:
 
 def restored_live(g: Group, doc: dict[str, Any]) -> _Live:
     """A stored group's hot-path state: its model back, to be primed on the next append."""
-    live = _Live(fitted_ms=doc.get("fitted_ms"))
+    live = _Live(fitted_ms=doc.get("fitted_ms"), step_ms=int(doc.get("step_ms") or 60_000))
     if doc.get("model"):
         model = GroupModel.from_state(doc["model"])
         live.scorer, live.primed = OnlineGroupScorer(model, sensitivity=g.sensitivity), False

@@ -46,8 +46,13 @@ class OnlineGroupScorer:
         self.change_ratio = RollingMean(1, c.smooth)
         self.changing = False
         self._base = threshold_log_odds(DEFAULT_SENSITIVITY)
+        self.set_sensitivity(sensitivity)
+
+    def set_sensitivity(self, sensitivity: float) -> None:
+        """Flag at another sensitivity from the next row on (feedback moved it)."""
+        self.sensitivity = sensitivity
         self._threshold = threshold_for(sensitivity)
-        self._flag_ratio = flag_ratio(t.k, sensitivity)
+        self._flag_ratio = flag_ratio(self.model.tuning.k, sensitivity)
 
     def _log_odds(self, ratio: float, k: float) -> float:
         return self._base + math.log(max(ratio, 1e-12) / k)
