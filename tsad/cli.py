@@ -396,7 +396,9 @@ def detect(
     ),
     detector: str = typer.Option("pca", help="--multivariate detector: pca or iforest."),
     warmup: int = typer.Option(
-        100, min=10, help="--multivariate --mode online: rows the model is fitted on first."
+        200,  # tsad.multivariate.groups.WARMUP_ROWS (not imported: the CLI starts light)
+        min=10,
+        help="--multivariate --mode online: rows the model is fitted on first.",
     ),
 ) -> None:
     """Score every point of FILE and flag the anomalies (score >= the sensitivity's threshold)."""

@@ -1,8 +1,8 @@
 """``tsad detect WIDE.csv --multivariate``: one group from a wide CSV (a timestamp
 column, one column per variable), scored together; written with ``--output`` as
-``timestamp,<variables...>,score,is_anomaly,severity,contributors`` and drawn with
-``--plot`` (each variable in its own panel, flagged rows shaded, the top
-contributor's panel marked at each flag)."""
+``timestamp,<variables...>,score,is_anomaly,severity,is_change_point,contributors``
+and drawn with ``--plot`` (each variable in its own panel, flagged rows shaded, the
+top contributor's panel marked at each flag, change points as dashed lines)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ def _table(s: MultiScored, top: int) -> pd.DataFrame:
     df["score"] = s.score
     df["is_anomaly"] = s.is_anomaly
     df["severity"] = s.severity
+    df["is_change_point"] = s.change_points
     df["contributors"] = [
         ";".join(f"{v}:{w:.3f}" for v, w in s.top(i, top)) if s.is_anomaly[i] else ""
         for i in range(len(s))
@@ -51,9 +52,14 @@ def plot_group(s: MultiScored, path: Path) -> None:
             )
         mine = flagged[[t == name for t in top]] if top else flagged
         ax.scatter(x[mine], s.values[mine, j], s=6, color="#d11", zorder=3)
+        for i in np.flatnonzero(s.change_points):
+            ax.axvline(x[i], color="#080", lw=0.8, ls="--")
         ax.set_ylabel(name, fontsize=8)
     axes[-1, 0].set_xlabel("seconds from start")
-    fig.suptitle("flagged rows shaded; red: the variable contributing most", fontsize=9)
+    fig.suptitle(
+        "flagged rows shaded; red: the variable contributing most; green: change points",
+        fontsize=9,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -68,7 +74,7 @@ def run_multivariate(
     output: str | None,
     plot: Path | None,
     out: Console,
-    warmup: int = 100,
+    warmup: int = 200,
 ) -> int:
     """Detect over the wide CSV; returns the number of rows written."""
     from tsad.io import write_table
@@ -82,13 +88,14 @@ def run_multivariate(
         max_anomaly_ratio=ratio,
         warmup=warmup,
     )
-    n = int(s.is_anomaly.sum())
+    n, cps = int(s.is_anomaly.sum()), int(s.change_points.sum())
     filled = ", ".join(
         f"{v} {f}" for v, f in zip(aligned.variables, aligned.filled, strict=True) if f
     )
     out.print(
-        f"{file.name}: {len(s)} rows × {len(s.variables)} variables, {n} flagged "
-        f"({detector}, {mode}){f'; filled: {filled}' if filled else ''}",
+        f"{file.name}: {len(s)} rows × {len(s.variables)} variables, {n} flagged, "
+        f"{cps} change point{'s' if cps != 1 else ''} ({detector}, {mode})"
+        f"{f'; filled: {filled}' if filled else ''}",
         markup=False,
     )
     table = _table(s, 3)

@@ -92,6 +92,12 @@ class Buffer(Protocol):
 
     async def put_feedback(self, series_id: str, records: Sequence[dict[str, Any]]) -> None: ...
 
+    # groups of series (tsad.multivariate): one JSON document per group name (its
+    # definition and fitted model), apart from the series; ``None`` deletes it
+    async def get_groups(self) -> dict[str, dict[str, Any]]: ...
+
+    async def put_group(self, name: str, doc: dict[str, Any] | None) -> None: ...
+
 
 @runtime_checkable
 class Forecaster(Protocol):

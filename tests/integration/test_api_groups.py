@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,7 @@ from litestar.testing import AsyncTestClient
 
 from tests.unit.test_multivariate import metrics
 from tsad.api.app import create_app
+from tsad.multivariate.groups import WARMUP_ROWS
 from tsad.settings import BufferSettings, ModelSettings, Settings
 
 T0 = 1_704_067_200
@@ -67,7 +69,7 @@ async def test_batch_and_online_detect_name_the_contributor(client: AsyncTestCli
         top2 = {c["series_id"] for c in pts[370]["contributors"]}
         assert pts[370]["is_anomaly"] and "lat" in top2 and "err" not in top2
         assert all(p["score"] >= r.json()["threshold"] for p in flagged)
-    assert all(p["learning"] and not p["is_anomaly"] for p in pts[:100])
+    assert all(p["learning"] and not p["is_anomaly"] for p in pts[:WARMUP_ROWS])
 
 
 async def test_inline_group_detect(client: AsyncTestClient[Any]) -> None:
@@ -125,6 +127,45 @@ async def test_hot_path_scores_rows_after_the_background_fit(client: AsyncTestCl
     assert any(p["is_anomaly"] for p in pts[40:])
     anomalies = (await client.get("/v1/groups/host/anomalies")).json()
     assert anomalies and "lat" in {c["series_id"] for c in anomalies[-1]["contributors"][:2]}
+
+
+def rows_from(v: np.ndarray, start: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "timestamp": T0 + MIN * (start + i),
+            "values": dict(zip(NAMES, map(float, r), strict=True)),
+        }
+        for i, r in enumerate(v)
+    ]
+
+
+async def test_group_and_its_model_survive_a_restart(tmp_path: Path) -> None:
+    """On the embedded store a group's definition and fitted model outlive the process:
+    after a restart the group is listed, not learning, and scores a fault on arrival."""
+    settings = Settings(
+        buffer=BufferSettings(backend="embedded", data_dir=str(tmp_path / "data")),
+        models=ModelSettings(runner="thread"),
+    )
+    async with AsyncTestClient(create_app(settings)) as first:
+        await store(first, metrics(300))
+        r = await first.post("/v1/groups/host/points", json={"rows": rows_from(metrics(10), 300)})
+        assert r.json()["training_scheduled"]
+        for _ in range(200):
+            if not (await first.get("/v1/groups/host")).json()["learning"]:
+                break
+            await asyncio.sleep(0.05)
+        assert not (await first.get("/v1/groups/host")).json()["learning"]
+    async with AsyncTestClient(create_app(settings)) as again:
+        assert [g["name"] for g in (await again.get("/v1/groups")).json()] == ["host"]
+        assert (await again.get("/v1/groups/host")).json()["learning"] is False
+        v = metrics(60, seed=4, fault=slice(20, 60))
+        r = await again.post("/v1/groups/host/points", json={"rows": rows_from(v, 310)})
+        pts = r.json()["points"]
+        assert not r.json()["training_scheduled"] and not any(p["learning"] for p in pts)
+        assert not any(p["is_anomaly"] for p in pts[:20]) and any(p["is_anomaly"] for p in pts[30:])
+        assert (await again.delete("/v1/groups/host")).status_code == 204
+    async with AsyncTestClient(create_app(settings)) as third:
+        assert (await third.get("/v1/groups")).json() == []
 
 
 async def test_hot_path_rejects_unknown_members(client: AsyncTestClient[Any]) -> None:

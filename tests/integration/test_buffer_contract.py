@@ -265,3 +265,45 @@ async def test_feedback_round_trips_replaced_whole_and_deleted_with_the_series(
     await buffer.put_feedback("cpu", records)
     await buffer.delete("cpu")
     assert await buffer.get_feedback("cpu") == []
+
+
+async def test_groups_round_trip_replace_and_delete_apart_from_the_series(
+    buffer: Buffer,
+) -> None:
+    """put_group/get_groups keep one document per group name, a put replaces it, None
+    deletes it, and deleting a member series leaves the group alone."""
+    assert await buffer.get_groups() == {}
+    host = {"series": ["cpu", "lat"], "detector": "pca", "model": {"mean": [1.5, 2.0]}}
+    await buffer.put_group("host", host)
+    await buffer.put_group("db", {"series": ["q", "w"], "model": None})
+    assert await buffer.get_groups() == {"host": host, "db": {"series": ["q", "w"], "model": None}}
+    await buffer.put_group("db", {"series": ["q", "w", "e"], "model": None})
+    assert (await buffer.get_groups())["db"]["series"] == ["q", "w", "e"]
+    await buffer.append("cpu", pts(0), vals(1.0))
+    await buffer.delete("cpu")
+    await buffer.put_group("db", None)
+    await buffer.put_group("gone", None)
+    assert await buffer.get_groups() == {"host": host}
+
+
+async def test_groups_survive_reopening_a_persistent_store(
+    make_buf: MakeBuffer, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """A group written to the embedded store or Redis is read back by a new buffer on the
+    same data (the memory buffer keeps nothing across processes: skipped)."""
+    kind = request.node.callspec.params["make_buf"]
+    if kind == "memory":
+        pytest.skip("the memory buffer does not outlive its process")
+    first = await make_buf()
+    await first.put_group("host", {"series": ["cpu", "lat"], "model": {"k": 2.5}})
+    await first.close()
+    if kind == "embedded":
+        again: Buffer = EmbeddedBuffer.open(
+            BufferSettings(backend="embedded", data_dir=str(tmp_path / "data0"))
+        )
+    else:
+        again = await make_buf()
+    try:
+        assert await again.get_groups() == {"host": {"series": ["cpu", "lat"], "model": {"k": 2.5}}}
+    finally:
+        await again.close()

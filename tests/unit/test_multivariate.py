@@ -10,9 +10,10 @@ from tsad.bench.skab_scoring import binary_metrics, edges, nab_scores
 from tsad.detect.threshold import threshold_for
 from tsad.errors import InvalidInput, NotEnoughPoints
 from tsad.multivariate.align import Aligned, align
+from tsad.multivariate.features import RollingFeatures, feature_rows
 from tsad.multivariate.groups import check_group, detect_aligned
 from tsad.multivariate.online import OnlineGroupScorer
-from tsad.multivariate.scoring import fit_detector, score_aligned
+from tsad.multivariate.scoring import GroupModel, fit_model, score_aligned
 from tsad.series import Series
 
 STEP = 60_000
@@ -59,7 +60,7 @@ def test_fault_flagged_and_flags_follow_the_threshold(detector: str) -> None:
     """A broken relation is flagged, the normal start is not, and is_anomaly is exactly
     score >= threshold; a higher sensitivity flags at least as many rows."""
     al = grid(metrics(600, fault=slice(450, 520)))
-    det = fit_detector(detector, al, slice(0, 300))
+    det = fit_model(detector, al, slice(0, 300))
     s = score_aligned(al, det)
     assert s.is_anomaly[470:520].mean() > 0.8
     assert s.is_anomaly[100:300].mean() < 0.05
@@ -76,35 +77,72 @@ def test_pca_contributors_name_the_variable_that_moved() -> None:
     v = metrics(600)
     v[450:520, 2] += 4.0  # errors alone
     al = grid(v)
-    s = score_aligned(al, fit_detector("pca", al, slice(0, 300)))
+    s = score_aligned(al, fit_model("pca", al, slice(0, 300)))
     tops = [s.top(i, 1)[0][0] for i in range(470, 520) if s.is_anomaly[i]]
     assert tops and tops.count("v2") / len(tops) > 0.9
     al = grid(metrics(600, fault=slice(450, 520)))
-    s = score_aligned(al, fit_detector("pca", al, slice(0, 300)))
+    s = score_aligned(al, fit_model("pca", al, slice(0, 300)))
     assert all({v for v, _ in s.top(i, 2)} == {"v0", "v1"} for i in range(480, 520))
     assert np.allclose(s.shares[480:520].sum(axis=1), 1.0)
 
 
-def test_online_scorer_matches_batch_scoring() -> None:
-    """The O(1)-per-row scorer gives the batch scores, flags and shares on the same rows."""
+@pytest.mark.parametrize("sensitivity", [95.0, 99.0])
+def test_online_scorer_matches_batch_scoring(sensitivity: float) -> None:
+    """The O(1)-per-row scorer gives the batch scores, flags, change points and shares on
+    the same rows."""
     al = grid(metrics(400, fault=slice(300, 340)))
-    det = fit_detector("pca", al, slice(0, 200))
-    batch = score_aligned(al, det)
-    online = OnlineGroupScorer(det, 3)
+    model = fit_model("pca", al, slice(0, 200))
+    batch = score_aligned(al, model, sensitivity=sensitivity)
+    online = OnlineGroupScorer(model, sensitivity)
     rows = [online.push(r) for r in al.values]
     assert np.allclose([r.score for r in rows], batch.score)
     assert [r.is_anomaly for r in rows] == batch.is_anomaly.tolist()
+    assert [r.is_change_point for r in rows] == batch.change_points.tolist()
+    assert batch.change_points[290:345].any()
     assert np.allclose(np.array([r.shares for r in rows]), batch.shares)
+
+
+def test_rolling_features_match_the_batch_features() -> None:
+    """Level and residual columns built row by row equal the batch ones."""
+    v = metrics(200)
+    for long, level in ((0, True), (30, True), (30, False)):
+        rf = RollingFeatures(3, 10, long, level)
+        rows = np.array([rf.push(r) for r in v])
+        assert np.allclose(rows, feature_rows(v, 10, long, level))
+
+
+def test_change_points_mark_the_onset_of_a_shift_not_its_persistence() -> None:
+    """A lasting shift gives a change point where it starts (and where it ends), not on
+    every later row; the normal rows before it give none."""
+    v = metrics(900)
+    v[500:, 1] += 30.0  # latency leaves its relation to cpu and stays there
+    al = grid(v)
+    s = score_aligned(al, fit_model("pca", al, slice(0, 300)))
+    cps = np.flatnonzero(s.change_points)
+    assert cps.size and 500 <= cps[0] <= 515
+    assert not s.change_points[300:500].any()
+    assert s.change_points.sum() <= 3
+    assert s.is_anomaly[600:900].mean() > 0.8  # the level columns keep flagging it
+
+
+def test_group_model_state_round_trips() -> None:
+    """A group model rebuilt from its state scores as the original does."""
+    al = grid(metrics(400, fault=slice(300, 340)))
+    model = fit_model("pca", al, slice(0, 200))
+    again = GroupModel.from_state(model.to_state())
+    a, b = score_aligned(al, model), score_aligned(al, again)
+    assert np.allclose(a.score, b.score) and np.array_equal(a.change_points, b.change_points)
 
 
 def test_online_scorer_state_round_trips() -> None:
     """A scorer rebuilt from its state scores the next row as the original does."""
     al = grid(metrics(300))
-    sc = OnlineGroupScorer(fit_detector("pca", al, slice(0, 200)), 3)
+    sc = OnlineGroupScorer(fit_model("pca", al, slice(0, 200)))
     for r in al.values[:250]:
         sc.push(r)
     again = OnlineGroupScorer.from_state(sc.to_state())
-    assert again.push(al.values[250]).score == pytest.approx(sc.push(al.values[250]).score)
+    a, b = again.push(al.values[250]), sc.push(al.values[250])
+    assert a.score == pytest.approx(b.score) and a.is_change_point == b.is_change_point
 
 
 def test_online_replay_keeps_the_warm_up_silent() -> None:

@@ -38,6 +38,7 @@ from tsad.api.routes.export import export_series
 from tsad.api.routes.feedback import feedback_routes
 from tsad.api.routes.forecast import forecast
 from tsad.api.routes.grafana import grafana_routes
+from tsad.api.routes.group_feedback import group_feedback_routes
 from tsad.api.routes.groups import group_routes
 from tsad.api.routes.health import health_routes
 from tsad.api.routes.remote_write import remote_write_routes
@@ -130,6 +131,7 @@ def create_app(
         timegpt_routes,
         changepoints,
         group_routes,
+        group_feedback_routes,
         *azure_routes,
         *webhook_routes,
         *grafana_routes,

@@ -4,9 +4,12 @@ Per file (one experiment): fit on its first ``TRAIN_ROWS`` rows (the normal
 start of every run, as SKAB's notebooks do), score every row causally, evaluate
 the rows after the training part (SKAB's proposed leaderboard scores the test
 part only). Outliers: pooled F1 / FAR / MAR of the flags at default sensitivity;
-change points: NAB (60 s windows to the right) on the edges of the same flags
-(``tsad.bench.skab_scoring``). ``--cv`` chooses each detector's constants by
-leave-one-folder-out cross-validation (``objective``) and reports the held-out figures.
+change points: NAB (60 s windows to the right) on the group's change points
+(``is_change_point``, the onsets of its change statistic), and, for reference, on
+the edges of the outlier flags (how SKAB's notebooks derive change points from an
+outlier detector) (``tsad.bench.skab_scoring``). ``--cv`` chooses each detector's
+constants by leave-one-folder-out cross-validation — the outlier statistic's by
+F1, the change statistic's by NAB standard — and reports the held-out figures.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,10 +27,18 @@ import pandas as pd
 
 from tsad.bench.skab_scoring import binary_metrics, edges, nab_scores
 from tsad.multivariate.align import Aligned
-from tsad.multivariate.detector import make_detector
-from tsad.multivariate.features import trailing_mean, trailing_mean_1d
+from tsad.multivariate.features import trailing_mean_1d
 from tsad.multivariate.online import OnlineGroupScorer
-from tsad.multivariate.scoring import TUNING, Tuning, fit_detector, score_aligned, to_score
+from tsad.multivariate.scoring import (
+    CHANGE_TUNING,
+    TUNING,
+    Tuning,
+    fit_model,
+    fit_statistic,
+    onsets,
+    score_aligned,
+    to_score,
+)
 from tsad.series import BoolArray, FloatArray
 
 TRAIN_ROWS = 400
@@ -68,12 +79,10 @@ def load_skab(data: Path) -> list[SkabFile]:
     return files
 
 
-def ratios(f: SkabFile, name: str, window: int, **kw: Any) -> FloatArray:
-    """The detector's raw (unsmoothed) ratio on every row, fitted on the training rows."""
-    feats = trailing_mean(f.aligned.values, window)
-    det = make_detector(name, **kw)
-    det.fit(feats[:TRAIN_ROWS])
-    return det.ratio(feats)
+def ratios(f: SkabFile, name: str, tuning: Tuning) -> FloatArray:
+    """One statistic's raw (unsmoothed) ratio on every row, fitted on the training rows."""
+    feats = tuning.features(f.aligned.values)
+    return fit_statistic(name, feats[:TRAIN_ROWS], tuning).ratio(feats)
 
 
 def flags_from(ratio: FloatArray, tuning: Tuning) -> BoolArray:
@@ -83,15 +92,30 @@ def flags_from(ratio: FloatArray, tuning: Tuning) -> BoolArray:
     return score >= threshold_for(DEFAULT_SENSITIVITY)
 
 
-def evaluate(files: Sequence[SkabFile], flags: Sequence[BoolArray]) -> dict[str, Any]:
-    """F1/FAR/MAR and NAB profiles on the test rows of ``files``."""
-    te = slice(TRAIN_ROWS, None)
-    b = binary_metrics([f.anomaly[te] for f in files], [p[te] for p in flags])
-    nab = nab_scores(
-        [f.aligned.ts[te] // 1000 for f in files],
-        [f.changepoint[te] for f in files],
-        [edges(p[te]) for p in flags],
-    )
+def _test(x: BoolArray) -> BoolArray:
+    return x[TRAIN_ROWS:]
+
+
+def f1_of(files: Sequence[SkabFile], flags: Sequence[BoolArray]) -> float:
+    return binary_metrics([_test(f.anomaly) for f in files], [_test(p) for p in flags]).f1
+
+
+def nab_of(files: Sequence[SkabFile], cps: Sequence[BoolArray]) -> float:
+    ts = [f.aligned.ts[TRAIN_ROWS:] // 1000 for f in files]
+    truth = [_test(f.changepoint) for f in files]
+    return nab_scores(ts, truth, [_test(c) for c in cps]).scores["standard"]
+
+
+def evaluate(
+    files: Sequence[SkabFile], flags: Sequence[BoolArray], cps: Sequence[BoolArray]
+) -> dict[str, Any]:
+    """F1/FAR/MAR of ``flags`` and NAB profiles of the change points ``cps`` (and of the
+    flags' edges, SKAB's notebooks' way) on the test rows of ``files``."""
+    b = binary_metrics([_test(f.anomaly) for f in files], [_test(p) for p in flags])
+    ts = [f.aligned.ts[TRAIN_ROWS:] // 1000 for f in files]
+    truth = [_test(f.changepoint) for f in files]
+    nab = nab_scores(ts, truth, [_test(c) for c in cps])
+    from_edges = nab_scores(ts, truth, [edges(_test(p)) for p in flags])
     return {
         "f1": round(b.f1, 4),
         "far": round(b.far, 2),
@@ -99,92 +123,129 @@ def evaluate(files: Sequence[SkabFile], flags: Sequence[BoolArray]) -> dict[str,
         "nab": {k: round(v, 2) for k, v in nab.scores.items()},
         "missed_cps": nab.missed,
         "fps": nab.false_positives,
+        "nab_of_flag_edges": round(from_edges.scores["standard"], 2),
     }
 
 
-# grids searched by --cv (per detector): feature windows × extra args, then smooth × k
-GRIDS: dict[str, dict[str, Any]] = {
+#: grids searched by --cv, per detector and statistic: feature windows × options, then
+#: smooth × k (the change statistic has no level columns: ``level=False``)
+GRIDS: dict[str, dict[str, dict[str, Any]]] = {
     "pca": {
-        "window": [1, 5, 10, 20, 30],
-        "kw": [{"n_components": c} for c in (2, 3, 4, 5, 6)],
-        "smooth": [1, 3, 5, 10, 30, 60],
-        "k": [2.0, 3.0, 4.0, 5.0, 6.0, 8.0],
+        "outliers": {
+            "window": [10],
+            "long": [30, 60, 120],
+            "options": [(("n_components", c),) for c in (3, 4, 6, 8)],
+            "smooth": [1, 5, 10, 30],
+            "k": [2.0, 3.0, 4.0, 5.0, 6.0, 8.0],
+        },
+        "changes": {
+            "window": [10],
+            "long": [30, 60],
+            "options": [(("n_components", c),) for c in (2, 3, 4, 6)],
+            "smooth": [1, 5, 10, 30],
+            "k": [0.7, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0],
+        },
     },
     "iforest": {
-        "window": [1, 10],
-        "kw": [{}],
-        "smooth": [1, 5, 10, 30],
-        "k": [0.8, 0.9, 1.0, 1.05, 1.1, 1.2],
+        "outliers": {
+            "window": [1, 10],
+            "long": [0, 60],
+            "options": [()],
+            "smooth": [1, 5, 10, 30],
+            "k": [0.8, 0.9, 1.0, 1.05, 1.1, 1.2],
+        },
+        "changes": {
+            "window": [10],
+            "long": [30, 60],
+            "options": [()],
+            "smooth": [1, 5, 10, 30],
+            "k": [0.8, 0.9, 1.0, 1.05, 1.1, 1.2],
+        },
     },
 }
 
 
 def _candidates(
-    name: str, files: Sequence[SkabFile]
-) -> Iterator[tuple[dict[str, Any], list[BoolArray]]]:
-    g = GRIDS[name]
-    for window, kw in itertools.product(g["window"], g["kw"]):
-        raw = [ratios(f, name, window, **kw) for f in files]
+    name: str, stat: str, files: Sequence[SkabFile]
+) -> Iterator[tuple[Tuning, list[BoolArray]]]:
+    """Every tuning of the grid with its per-file output: outlier flags, or change points."""
+    g = GRIDS[name][stat]
+    level = stat == "outliers"
+    for window, long, options in itertools.product(g["window"], g["long"], g["options"]):
+        base = Tuning(window, long, 1, 1.0, level, options)
+        raw = [ratios(f, name, base) for f in files]
         for smooth, k in itertools.product(g["smooth"], g["k"]):
-            t = Tuning(window, smooth, k)
-            yield {"tuning": t, "kw": kw}, [flags_from(r, t) for r in raw]
+            t = Tuning(window, long, smooth, k, level, options)
+            out = [flags_from(r, t) for r in raw]
+            yield t, out if level else [onsets(o) for o in out]
 
 
-def objective(res: dict[str, Any]) -> float:
-    """What CV maximises: outlier F1 plus change-point NAB (standard) / 100, so one set
-    of constants serves both of SKAB's problems (both come from the same flags)."""
-    return float(res["f1"]) + float(res["nab"]["standard"]) / 100.0
+def _choose(
+    cands: Sequence[tuple[Tuning, list[BoolArray]]],
+    files: Sequence[SkabFile],
+    rows: Sequence[int],
+    metric: Callable[[Sequence[SkabFile], Sequence[BoolArray]], float],
+) -> tuple[Tuning, list[BoolArray]]:
+    sub = [files[i] for i in rows]
+    return max(cands, key=lambda c: metric(sub, [c[1][i] for i in rows]))
 
 
 def cross_validate(name: str, files: Sequence[SkabFile]) -> dict[str, Any]:
-    """Leave one folder out: choose on the others by ``objective``, score the held-out one."""
+    """Leave one folder out: choose each statistic's constants on the other folders (the
+    outlier one by F1, the change one by NAB standard), score the held-out folder."""
     folders = sorted({f.folder for f in files})
-    cands = list(_candidates(name, files))
-    held_flags: list[BoolArray] = []
+    outl = list(_candidates(name, "outliers", files))
+    chg = list(_candidates(name, "changes", files))
     held_files: list[SkabFile] = []
+    held_flags: list[BoolArray] = []
+    held_cps: list[BoolArray] = []
     chosen = {}
     for out in folders:
         tr = [i for i, f in enumerate(files) if f.folder != out]
         te = [i for i, f in enumerate(files) if f.folder == out]
-        best = max(
-            cands,
-            key=lambda c: objective(evaluate([files[i] for i in tr], [c[1][i] for i in tr])),
-        )
-        chosen[out] = {"tuning": best[0]["tuning"].__dict__, **best[0]["kw"]}
+        best_o = _choose(outl, files, tr, f1_of)
+        best_c = _choose(chg, files, tr, nab_of)
+        chosen[out] = {"outliers": best_o[0].to_state(), "changes": best_c[0].to_state()}
         held_files += [files[i] for i in te]
-        held_flags += [best[1][i] for i in te]
-    overall = max(cands, key=lambda c: objective(evaluate(files, c[1])))
+        held_flags += [best_o[1][i] for i in te]
+        held_cps += [best_c[1][i] for i in te]
+    every = range(len(files))
+    all_o, all_c = _choose(outl, files, every, f1_of), _choose(chg, files, every, nab_of)
     return {
-        "held_out": evaluate(held_files, held_flags),
+        "held_out": evaluate(held_files, held_flags, held_cps),
         "chosen_per_fold": chosen,
-        "chosen_on_all": {"tuning": overall[0]["tuning"].__dict__, **overall[0]["kw"]},
+        "chosen_on_all": {"outliers": all_o[0].to_state(), "changes": all_c[0].to_state()},
+        "on_all_with_those": evaluate(files, all_o[1], all_c[1]),
     }
 
 
 def run_default(
     name: str, files: Sequence[SkabFile], timed_rows: int = TIMED_ROWS
 ) -> tuple[dict[str, Any], list[BoolArray]]:
-    """The shipped constants (``TUNING``) on every file, plus the cost of a fit per
-    group and of the hot path per arriving row (``OnlineGroupScorer`` replaying the
+    """The shipped constants (``TUNING``, ``CHANGE_TUNING``) on every file, plus the cost
+    of a fit per group and of the hot path per arriving row (``OnlineGroupScorer`` replaying the
     first ``timed_rows`` rows; its flags equal the batch ones, a test pins that)."""
     flags: list[BoolArray] = []
+    cps: list[BoolArray] = []
     fit_s: list[float] = []
     per_row: list[float] = []
     timed = 0
     for f in files:
         t0 = time.perf_counter()
-        det = fit_detector(name, f.aligned, slice(0, TRAIN_ROWS))
+        model = fit_model(name, f.aligned, slice(0, TRAIN_ROWS))
         fit_s.append(time.perf_counter() - t0)
-        flags.append(score_aligned(f.aligned, det).is_anomaly)
+        scored = score_aligned(f.aligned, model)
+        flags.append(scored.is_anomaly)
+        cps.append(scored.change_points)
         rows = f.aligned.values[: max(0, timed_rows - timed)]
         if rows.shape[0]:
-            online = OnlineGroupScorer(det, len(f.aligned.variables))
+            online = OnlineGroupScorer(model)
             t0 = time.perf_counter()
             for row in rows:
                 online.push(row)
             per_row.append((time.perf_counter() - t0) / rows.shape[0])
             timed += rows.shape[0]
-    res = evaluate(files, flags)
+    res = evaluate(files, flags, cps)
     res["train_s_per_group"] = round(float(np.median(fit_s)), 4)
     res["online_us_per_row"] = round(1e6 * float(np.median(per_row)), 1)
     return res, flags
@@ -201,7 +262,11 @@ def run_skab(
     report: dict[str, Any] = {"files": len(files), "train_rows": TRAIN_ROWS, "detectors": {}}
     for name in detectors:
         res, _ = run_default(name, files, timed_rows)
-        entry: dict[str, Any] = {"default": res, "tuning": TUNING[name].__dict__}
+        entry: dict[str, Any] = {
+            "default": res,
+            "tuning": TUNING[name].to_state(),
+            "change_tuning": CHANGE_TUNING[name].to_state(),
+        }
         if cv:
             entry["cv"] = cross_validate(name, files)
         report["detectors"][name] = entry

@@ -115,6 +115,13 @@ def _write_feedback(no: int, name: str | None, raw: bytes | None, conn: sqlite3.
         conn.execute("INSERT OR REPLACE INTO feedback (no, data) VALUES (?, ?)", (no, raw))
 
 
+def _write_group(name: str, raw: bytes | None, conn: sqlite3.Connection) -> None:
+    if raw is None:
+        conn.execute("DELETE FROM groups WHERE name = ?", (name,))
+    else:
+        conn.execute("INSERT OR REPLACE INTO groups (name, data) VALUES (?, ?)", (name, raw))
+
+
 def _read_anomalies(no: int, start: int, end: int, conn: sqlite3.Connection) -> list[bytes]:
     return [
         r
@@ -324,6 +331,17 @@ class EmbeddedBuffer:
         disk, name = self._disk(series_id)
         write = partial(_write_feedback, disk.no, name, raw)
         await self._writer.submit(write, write=True, gen=gen)
+
+    # ------------------------------------------------------------------- groups
+
+    async def get_groups(self) -> dict[str, dict[str, Any]]:
+        return await self._mem.get_groups()
+
+    async def put_group(self, name: str, doc: dict[str, Any] | None) -> None:
+        gen = self._generation()
+        raw = encoder.encode(doc) if doc is not None else None
+        await self._mem.put_group(name, doc)
+        await self._writer.submit(partial(_write_group, name, raw), write=True, gen=gen)
 
     async def ping(self) -> bool:
         if self._writer.broken:

@@ -12,6 +12,8 @@ Tables (``no`` is a small integer per series, so rows do not repeat its name)::
                                              compaction, replayed over the chunks in seq order
     anomalies (no, ts, record JSON)
     feedback  (no, data JSON)                operator feedback records (tsad.feedback)
+    groups    (name, data JSON)              groups of series (tsad.multivariate), apart
+                                             from the series
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ CREATE TABLE IF NOT EXISTS series (
 CREATE TABLE IF NOT EXISTS states (no INTEGER PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS scorers (no INTEGER PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS feedback (no INTEGER PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS groups (name TEXT PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS chunks (
   no INTEGER NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL, data BLOB NOT NULL,
   PRIMARY KEY (no, first));
@@ -124,6 +127,8 @@ def load(conn: sqlite3.Connection, settings: BufferSettings) -> View:
         mem.adopt_scorer(names[no], decode_dict(scorer))
     for no, data in conn.execute("SELECT no, data FROM feedback"):
         mem.adopt_feedback(names[no], [dict(r) for r in msgspec.json.decode(data)])
+    for name, data in conn.execute("SELECT name, data FROM groups"):
+        mem.adopt_group(name, decode_dict(data))
     runs: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
     for no, first, last, data in conn.execute(
         "SELECT no, first, last, data FROM chunks ORDER BY no, first"

@@ -82,6 +82,7 @@ class MemoryBuffer:
         self._state: dict[str, SeriesState] = {}
         self._anomalies: dict[str, deque[dict[str, Any]]] = {}
         self._feedback: dict[str, list[dict[str, Any]]] = {}
+        self._groups: dict[str, dict[str, Any]] = {}
 
     async def append(self, series_id: str, ts: IntArray, y: FloatArray) -> AppendResult:
         if ts.shape[0] == 0:
@@ -234,6 +235,21 @@ class MemoryBuffer:
     def adopt_feedback(self, series_id: str, records: list[dict[str, Any]]) -> None:
         """Keep ``records`` as they are (the caller hands them over: no copy)."""
         self._feedback[series_id] = records
+
+    # ------------------------------------------------------------------- groups
+
+    async def get_groups(self) -> dict[str, dict[str, Any]]:
+        return copy.deepcopy(self._groups)
+
+    async def put_group(self, name: str, doc: dict[str, Any] | None) -> None:
+        if doc is None:
+            self._groups.pop(name, None)
+        else:
+            self._groups[name] = copy.deepcopy(doc)
+
+    def adopt_group(self, name: str, doc: dict[str, Any]) -> None:
+        """Keep ``doc`` as it is (the caller hands it over: no copy)."""
+        self._groups[name] = doc
 
     async def ping(self) -> bool:
         return True

@@ -14,6 +14,7 @@ lives on one Cluster slot::
     tsad:{<sid>}:anomalies  ZSET  score = ts, member = msgspec JSON record
     tsad:{<sid>}:feedback   STRING msgspec JSON list of operator feedback records
     tsad:series             SET   ids of series that hold points (the global index)
+    tsad:groups             HASH  group name → msgspec JSON document (tsad.multivariate)
 
 Why chunks: the previous layout, one ZSET member of 16 packed bytes per point, cost
 128 B/point (the skiplist and dict entry per member); a chunk of 256 points is one
@@ -71,6 +72,7 @@ __all__ = ["POINT", "REDIS_ERRORS", "RedisBuffer", "connect", "translate"]
 
 POINT = np.dtype([("ts", ">i8"), ("y", ">f8")])  # what an append sends (and the old layout)
 _CHUNK_POINT = np.dtype([("off", ">u4"), ("y", ">f8")])
+GROUPS_KEY = "tsad:groups"
 LAYOUT = "2"  # tsad:layout once every listed series is in chunks
 # Errors that mean "Redis is not there or not writable right now": retry later (503).
 _UNAVAILABLE_REPLIES = (
@@ -113,6 +115,10 @@ def translate(exc: Exception, what: str) -> BackendError:
     if isinstance(exc, _UNAVAILABLE_TYPES) or message.startswith(_UNAVAILABLE_REPLIES):
         return BufferUnavailable(f"Redis cannot serve {what}: {message}")
     return BackendError(f"Redis failed ({what}): {message}")
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
 
 
 def _key(series_id: str, kind: str) -> str:
@@ -372,6 +378,20 @@ class RedisBuffer:
                 await self._r.set(key, _encoder.encode(list(records)))
             else:
                 await self._r.delete(key)
+
+    # ------------------------------------------------------------------- groups
+
+    async def get_groups(self) -> dict[str, dict[str, Any]]:
+        async with self._guard("get_groups"):
+            raw = await self._r.hgetall(GROUPS_KEY)
+        return {_text(k): dict(msgspec.json.decode(v)) for k, v in raw.items()}
+
+    async def put_group(self, name: str, doc: dict[str, Any] | None) -> None:
+        async with self._guard("put_group"):
+            if doc is None:
+                await self._r.hdel(GROUPS_KEY, name)
+            else:
+                await self._r.hset(GROUPS_KEY, name, _encoder.encode(doc))
 
     async def ping(self) -> bool:
         try:

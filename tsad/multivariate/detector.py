@@ -13,10 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import numpy as np
+
 from tsad.errors import InvalidInput
 from tsad.series import BoolArray, FloatArray, IntArray
 
-#: detectors by name; ``pca`` (T² + Q) is the default, chosen on SKAB (benchmarks/README.md)
+#: detectors by name; ``pca`` (T² + Q) is the default, chosen on SKAB (benchmarks/README.md);
+#: a group model holds two of one kind (outliers and change points: ``scoring.GroupModel``)
 DETECTORS = ("pca", "iforest")
 DEFAULT_DETECTOR = "pca"
 
@@ -38,7 +41,8 @@ class MultivariateDetector(Protocol):
 @dataclass(frozen=True)
 class MultiScored:
     """Per grid row: score in [0, 1], the flag at the group's sensitivity, severity,
-    whether the row was in warm-up, and each variable's share of the surprise."""
+    whether the row was in warm-up, each variable's share of the surprise, and
+    whether a change starts at the row (``tsad.multivariate.scoring``)."""
 
     ts: IntArray
     values: FloatArray
@@ -50,6 +54,17 @@ class MultiScored:
     shares: FloatArray  # (rows, variables), each row sums to 1 (or 0 in warm-up)
     threshold: float
     filled: tuple[int, ...] = ()  # per variable: grid slots filled, not observed
+    is_change_point: BoolArray | None = None  # None: no change points (all False)
+
+    def __post_init__(self) -> None:
+        if self.is_change_point is None:
+            object.__setattr__(self, "is_change_point", np.zeros(len(self), dtype=bool))
+
+    @property
+    def change_points(self) -> BoolArray:
+        cp = self.is_change_point
+        assert cp is not None  # set by __post_init__
+        return cp
 
     def __len__(self) -> int:
         return int(self.ts.shape[0])

@@ -1,9 +1,15 @@
-"""What the detectors see: each variable's trailing mean over ``window`` rows.
+"""What the detectors see, per variable: its trailing mean over ``window`` rows (the
+**level**) and that level minus the variable's trailing mean over ``long`` rows (the
+**residual** of a slow local model: what changed in the last ``long`` rows).
 
 Sensors at 1 s are noisy; the faults SKAB labels (and most service incidents)
 last tens of seconds or more, so a short trailing mean lifts them above the noise.
-It is causal (row i uses rows ≤ i), so batch and online see the same features,
-and ``RollingMean`` keeps it in O(variables) per arriving row.
+The residual columns see a change whatever level the variable drifted to, and fade
+once the change is ``long`` rows old, so they mark where something changed (the
+group's change points) and, beside the level, separate a drift from a fault.
+Everything is causal (row i uses rows ≤ i), so batch and online see the same
+features, and ``RollingFeatures`` keeps them in O(variables) per arriving row.
+Feature column ``c`` belongs to variable ``c % variables`` (``fold``).
 """
 
 from __future__ import annotations
@@ -30,6 +36,24 @@ def trailing_mean(values: FloatArray, window: int) -> FloatArray:
 def trailing_mean_1d(x: FloatArray, window: int) -> FloatArray:
     """``trailing_mean`` of one column."""
     return trailing_mean(x[:, None], window)[:, 0]
+
+
+def feature_rows(values: FloatArray, window: int, long: int = 0, level: bool = True) -> FloatArray:
+    """Level columns (if ``level``), then residual columns (if ``long`` > 0)."""
+    m = trailing_mean(values, window)
+    cols = [m] if level else []
+    if long > 0:
+        cols.append(m - trailing_mean(values, long))
+    if not cols:
+        raise ValueError("features need level columns, residual columns or both")
+    return np.hstack(cols)
+
+
+def fold(per_column: FloatArray, variables: int) -> FloatArray:
+    """Per-feature-column values summed per variable (column ``c`` → ``c % variables``)."""
+    n = per_column.shape[0]
+    out: FloatArray = per_column.reshape(n, -1, variables).sum(axis=1)
+    return out
 
 
 class RollingMean:
@@ -61,3 +85,34 @@ class RollingMean:
         rm.ring, rm.count = ring, int(state["count"])
         rm.total = ring[: min(rm.count, rm.window)].sum(axis=0)
         return rm
+
+
+class RollingFeatures:
+    """``feature_rows`` of arriving rows, O(variables) per row."""
+
+    def __init__(self, variables: int, window: int, long: int = 0, level: bool = True) -> None:
+        self.level = level
+        self.short = RollingMean(variables, window)
+        self.long = RollingMean(variables, long) if long > 0 else None
+
+    def push(self, row: FloatArray) -> FloatArray:
+        m = self.short.push(row)
+        if self.long is None:
+            return m.copy()
+        resid = m - self.long.push(row)
+        return np.concatenate([m, resid]) if self.level else resid
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "level": self.level,
+            "short": self.short.to_state(),
+            "long": self.long.to_state() if self.long is not None else None,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> RollingFeatures:
+        rf = cls.__new__(cls)
+        rf.level = bool(state["level"])
+        rf.short = RollingMean.from_state(state["short"])
+        rf.long = RollingMean.from_state(state["long"]) if state["long"] is not None else None
+        return rf

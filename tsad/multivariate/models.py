@@ -21,8 +21,8 @@ import numpy as np
 
 from tsad.errors import InvalidInput, SeriesNotFound
 from tsad.multivariate.align import Aligned, align
-from tsad.multivariate.detector import DEFAULT_DETECTOR, MultiScored, MultivariateDetector
-from tsad.multivariate.scoring import score_aligned
+from tsad.multivariate.detector import DEFAULT_DETECTOR, MultiScored
+from tsad.multivariate.scoring import GroupModel, score_aligned
 from tsad.series import Series
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ class TrainedModel:
     model_id: str
     source: str
     variables: tuple[str, ...]
-    detector: MultivariateDetector
+    fitted: GroupModel
     created_ms: int
     start: int | None
     end: int | None
@@ -103,7 +103,7 @@ class TrainedModels:
         """The rows of a data source between ``start`` and ``end``."""
         for prefix in GROUP_PREFIXES:
             if src.startswith(prefix):
-                g = self.groups.get(src[len(prefix) :])
+                g = await self.groups.lookup(src[len(prefix) :])
                 return await self.groups.aligned(g.series, start, end)
         if not any(src.startswith(a) for a in self.allowed):
             raise InvalidInput(
@@ -164,7 +164,7 @@ class TrainedModels:
             model_id=str(uuid.uuid4()),
             source=src,
             variables=aligned.variables,
-            detector=det,
+            fitted=det,
             created_ms=int(time.time() * 1000),
             start=start,
             end=end,
@@ -200,7 +200,7 @@ class TrainedModels:
             tuple(aligned.filled[j] for j in idx),
             aligned.step_ms,
         )
-        return score_aligned(sub, model.detector)
+        return score_aligned(sub, model.fitted)
 
     def submit(
         self,

@@ -17,7 +17,7 @@ from tsad.detect.threshold import DEFAULT_SENSITIVITY
 from tsad.errors import InvalidInput, TooLarge
 from tsad.limits import check_points
 from tsad.multivariate.detector import MultiScored
-from tsad.multivariate.groups import Group, anomaly_record, check_group
+from tsad.multivariate.groups import WARMUP_ROWS, Group, anomaly_record, check_group
 from tsad.series import Series, format_ts, parse_timestamp, parse_value
 from tsad.service import TsadService
 
@@ -56,7 +56,7 @@ class GroupDetectRequest(Wire):
     top: Top = 3
     warmup: Annotated[
         int, msgspec.Meta(ge=10, le=100_000, description="online: rows fitted first (warm-up)")
-    ] = 100
+    ] = WARMUP_ROWS
     start: str | float | None = None
     end: str | float | None = None
 
@@ -73,6 +73,7 @@ class GroupPoint(Wire):
     is_anomaly: bool
     severity: float
     learning: bool
+    is_change_point: bool
     contributors: list[Contributor]
 
 
@@ -128,6 +129,7 @@ def encode_points(scored: MultiScored, top: int) -> list[GroupPoint]:
                 is_anomaly=bool(scored.is_anomaly[i]),
                 severity=float(scored.severity[i]),
                 learning=bool(scored.learning[i]),
+                is_change_point=bool(scored.change_points[i]),
                 contributors=[Contributor(series_id=v, share=s) for v, s in scored.top(i, top)],
             )
         )
@@ -138,26 +140,28 @@ def encode_points(scored: MultiScored, top: int) -> list[GroupPoint]:
 async def create_group(request: Req, service: TsadService) -> GroupView:
     """Create (or replace) a group of series."""
     body = await read_json(request, GroupRequest)
-    g = service.groups.create(check_group(body.name, body.series, body.detector, body.sensitivity))
+    g = await service.groups.create(
+        check_group(body.name, body.series, body.detector, body.sensitivity)
+    )
     return _view(service, g)
 
 
 @get("/")
 async def list_groups(service: TsadService) -> list[GroupView]:
     """Every group."""
-    return [_view(service, g) for g in service.groups.all()]
+    return [_view(service, g) for g in await service.groups.all()]
 
 
 @get("/{group:str}")
 async def get_group(group: str, service: TsadService) -> GroupView:
     """One group and its hot-path state."""
-    return _view(service, service.groups.get(group))
+    return _view(service, await service.groups.lookup(group))
 
 
 @delete("/{group:str}", status_code=204)
 async def delete_group(group: str, service: TsadService) -> None:
     """Forget a group (its member series stay)."""
-    service.groups.delete(group)
+    await service.groups.delete(group)
 
 
 @post("/{group:str}/detect", status_code=200, operation_class=json_body(GroupDetectRequest))
@@ -186,7 +190,8 @@ async def detect_group(group: str, request: Req, service: TsadService) -> GroupD
         end=end,
         warmup=body.warmup,
     )
-    name = body.detector or (service.groups.get(group).detector if inline is None else "pca")
+    stored = await service.groups.lookup(group) if inline is None else None
+    name = body.detector or (stored.detector if stored is not None else "pca")
     return GroupDetectResponse(
         group=group,
         detector=name,
@@ -201,7 +206,7 @@ async def detect_group(group: str, request: Req, service: TsadService) -> GroupD
 async def ingest_group(group: str, request: Req, service: TsadService) -> GroupIngestResponse:
     """Append rows to the members and score each row on arrival (the group hot path)."""
     body = await read_json(request, GroupIngestRequest)
-    g = service.groups.get(group)
+    g = await service.groups.lookup(group)
     n = len(body.rows)
     if n * len(g.series) > service.settings.api.max_points_per_request:
         raise TooLarge(f"{n} rows of {len(g.series)} values exceed the request limit")
@@ -233,6 +238,7 @@ async def group_anomalies(
 ) -> list[dict[str, Any]]:
     """Rows the group's hot path flagged, with their contributors."""
     lo, hi = query_range(start, end)
+    await service.groups.lookup(group)
     return [
         {**{k: v for k, v in a.items() if k != "ts"}, "timestamp": format_ts(a["ts"])}
         for a in service.groups.anomalies(group, lo, hi)
