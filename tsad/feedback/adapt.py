@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -316,11 +316,11 @@ def drop_expected(window: Series, ranges: Sequence[tuple[int, int]]) -> Series:
     return window if keep.all() else Series(window.ts[keep], window.y[keep])
 
 
-@dataclass(frozen=True)
-class Signature:
+class Signature(NamedTuple):
     """What a labelled false positive looked like: its side (1 up, -1 down), the most
     extreme value its flags reached on that side, their peak log-odds, and the minute
-    of the day of its first flag."""
+    of the day of its first flag. (A named tuple: the hot path reads a series' up to
+    ``MAX_SIGNATURES`` of them with its state, so building them must be cheap.)"""
 
     direction: int
     extreme: float
@@ -334,7 +334,7 @@ class Signature:
 
     @classmethod
     def from_meta(cls, raw: Sequence[float]) -> Signature:
-        return cls(int(raw[0]), *(float(x) for x in raw[1:6]))
+        return cls._make(raw)
 
 
 def resembles(
@@ -342,26 +342,30 @@ def resembles(
 ) -> bool:
     """Whether one point resembles a false positive's signature (``context_raise``)."""
     one = _matches(
-        s, np.array([direction]), np.array([value]), np.array([max(spread, 0.0)]),
+        [s], np.array([direction]), np.array([value]), np.array([max(spread, 0.0)]),
         np.array([minute]), c,
     )  # fmt: skip
-    return bool(one[0])
+    return bool(one[0, 0])
 
 
 def _matches(
-    s: Signature,
+    signatures: Sequence[Signature],
     direction: np.ndarray,
     value: np.ndarray,
     width: np.ndarray,
     minute: np.ndarray,
     c: AdaptConstants,
 ) -> np.ndarray:
-    past = (value - s.extreme) * s.direction  # > 0: beyond the FP's extreme
-    match: np.ndarray = (direction == s.direction) & (past <= c.ctx_tolerance * width)
-    if c.ctx_two_sided:  # nor short of its least extreme flag
-        match &= (s.least - value) * s.direction <= c.ctx_tolerance * width
+    """(points, signatures): which point resembles which signature (broadcast: a few
+    numpy operations whatever the number of signatures)."""
+    cols = np.array([(g.direction, g.extreme, g.least, g.minute) for g in signatures], float)
+    side, extreme, least, at = (cols[:, k] for k in range(4))
+    d, v, w = direction[:, None], value[:, None], c.ctx_tolerance * width[:, None]
+    match: np.ndarray = (d == side) & ((v - extreme) * side <= w)  # not far past its extreme
+    if c.ctx_two_sided:  # nor far short of its least extreme flag
+        match &= (least - v) * side <= w
     if c.ctx_minutes < 720.0:
-        gap = np.abs(minute - s.minute)
+        gap = np.abs(minute[:, None] - at)
         match &= np.minimum(gap, 1440.0 - gap) <= c.ctx_minutes
     return match
 
@@ -398,18 +402,22 @@ def context_raise(
     it does not pass by more than ``ctx_tolerance`` spreads (the residual scale), within
     ``ctx_minutes`` of their time of day; -inf where none match (and when the rule
     is off). O(points x signatures), at most ``MAX_SIGNATURES`` signatures."""
-    out = np.full(np.shape(value), -np.inf)
     if not signatures or not math.isfinite(c.ctx_margin):
-        return out
+        return np.full(np.shape(value), -np.inf)
+    sigs = signatures[-MAX_SIGNATURES:]
     width = np.where(np.isfinite(spread) & (spread > 0), spread, 0.0)
-    for s in signatures[-MAX_SIGNATURES:]:
-        match = _matches(s, direction, value, width, minute, c)
-        want = relaxed(
-            min(s.peak + c.ctx_margin - base_log_odds, c.max_raise),
-            (now - s.at) / max(step, 1.0),
-            c.ctx_half_life,
-        )
-        out = np.where(match, np.maximum(out, want), out)
+    match = _matches(sigs, direction, value, width, minute, c)
+    want = np.array(
+        [
+            relaxed(
+                min(g.peak + c.ctx_margin - base_log_odds, c.max_raise),
+                (now - g.at) / max(step, 1.0),
+                c.ctx_half_life,
+            )
+            for g in sigs
+        ]
+    )
+    out: np.ndarray = np.where(match, want[None, :], -np.inf).max(axis=1)
     return out
 
 
