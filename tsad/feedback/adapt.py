@@ -46,7 +46,7 @@ HALF_LIFE = 150.0
 #: expected ranges kept per series (the newest)
 MAX_EXPECTED = 100
 #: context rule: see ``context_raise`` (NaN margin: off)
-CTX_MARGIN = 0.3
+CTX_MARGIN = 0.01  # just past the false positive's peak, like MARGIN
 CTX_TOLERANCE = 2.0
 CTX_MINUTES = 120.0
 #: false-positive signatures kept per series (the newest): the hot path checks each
