@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import msgspec
 import numpy as np
 import pytest
 
 from tests.redis_server import RedisServer, redis_available
+from tsad.api.schemas import ContextThreshold
 from tsad.buffer.memory import MemoryBuffer
 from tsad.detect.threshold import threshold_for
 from tsad.errors import FeedbackNotFound, InvalidInput, SeriesNotFound
@@ -120,6 +122,9 @@ async def test_false_positive_silences_flags_that_resemble_it_long_after(
     assert view.threshold_offset == pytest.approx(0.0, abs=1e-9)
     (rule,) = view.context_thresholds
     assert rule["direction"] == "up" and rule["threshold"] > view.threshold
+    # the series info's wire form carries the rule as it is
+    wire = msgspec.json.decode(msgspec.json.encode(ContextThreshold(**rule)))
+    assert wire == {**rule, "threshold": pytest.approx(rule["threshold"])}
     # ten days on (the scorer has forgotten the first spike), at the same hour
     for k in range(i + 1, i + 240, 100):
         await service.ingest("cpu", *seasonal(min(100, i + 240 - k), start=k))
