@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -32,8 +32,11 @@ from tsad.errors import InvalidInput, NotEnoughPoints, SeriesNotFound, TsadError
 from tsad.feedback.adapt import (
     Adaptation,
     adapted_sensitivity,
+    context_flags,
+    context_rules,
     drop_expected,
     outside_expected,
+    scored_spread,
     with_unscored,
 )
 from tsad.feedback.component import FeedbackDesk, adaptation_of
@@ -108,11 +111,20 @@ class SeriesView:
     threshold: float = 1.0
     feedback_count: int = 0
     threshold_offset: float = 0.0
+    # flags resembling a labelled false positive need a higher score (context rules)
+    context_thresholds: list[dict[str, Any]] = field(default_factory=list)
 
 
-def anomaly_records(scored: Scored) -> list[dict[str, Any]]:
-    """Flagged points as plain dicts (what buffers store in the anomaly history)."""
+def anomaly_records(scored: Scored, spread: np.ndarray | None = None) -> list[dict[str, Any]]:
+    """Flagged points as plain dicts (what buffers store in the anomaly history), with
+    each point's residual scale (``spread``, ``tsad.feedback.adapt.scored_spread``)
+    when given: feedback on the flag describes its context with it."""
     idx = np.flatnonzero(scored.is_anomaly)
+    if spread is not None:
+        rows = anomaly_records(scored)
+        for row, i in zip(rows, idx.tolist(), strict=True):
+            row["spread"] = float(spread[i])
+        return rows
     return [
         {
             "ts": int(scored.ts[i]),
@@ -257,7 +269,15 @@ class TsadService:
             scored = flagged.scored if keep is None else with_unscored(flagged.scored, ts, y, keep)
             await self.buffer.put_scorer(series_id, flagged.state.to_state())
         if scored.is_anomaly.any():
-            await self.buffer.add_anomalies(series_id, anomaly_records(scored))
+            spread = scored_spread(scored, sens)
+            if adaptation.signatures:
+                # a flag resembling a labelled false positive needs its higher threshold
+                base = threshold_log_odds(self.base_sensitivity(state))
+                step = int(state.meta.step_ms or 60_000)
+                now = time.time() * 1000
+                scored = context_flags(scored, spread, adaptation, base, now, step)
+            if scored.is_anomaly.any():
+                await self.buffer.add_anomalies(series_id, anomaly_records(scored, spread))
         scheduled = await self.schedule(series_id) if due else False
         ingested = IngestResult(
             series_id=series_id,
@@ -667,6 +687,9 @@ class TsadService:
             feedback_count=adaptation_of(state).count,
             threshold_offset=threshold_log_odds(sens)
             - threshold_log_odds(self.base_sensitivity(state)),
+            context_thresholds=context_rules(
+                adaptation_of(state), threshold_log_odds(self.base_sensitivity(state))
+            ),
         )
 
     async def points(self, series_id: str, start: int | None, end: int | None) -> Series:

@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import msgspec
 import numpy as np
 import pytest
 
 from tests.redis_server import RedisServer, redis_available
+from tsad.api.schemas import ContextThreshold
 from tsad.buffer.memory import MemoryBuffer
 from tsad.detect.threshold import threshold_for
 from tsad.errors import FeedbackNotFound, InvalidInput, SeriesNotFound
@@ -100,6 +102,52 @@ async def test_true_positive_keeps_a_confirmed_kind_of_alert_firing(
     record = await service.feedback.add("cpu", FeedbackInput("true_positive", ts - HOUR, ts))
     assert (await service.series("cpu")).threshold < score
     assert record["features"] is not None and record["features"]["log_odds"] > 0
+
+
+async def test_false_positive_silences_flags_that_resemble_it_long_after(
+    service: TsadService,
+) -> None:
+    """Long after a false positive (its series-wide raise relaxed), a spike like it at
+    the same time of day is no longer flagged though it clears the series' threshold:
+    the series info shows the context threshold it missed, and ``is_anomaly == score
+    >= threshold`` holds with that threshold; a spike far beyond it still fires."""
+    i = await _ready(service)
+    ts, score = await _spike(service, i, 5.0)
+    assert score >= (await service.series("cpu")).threshold
+    # labelled 5,000 steps ago: the series-wide offset has relaxed to nothing
+    await service.feedback.add(
+        "cpu", FeedbackInput("false_positive", ts), now_ms=ts + HOUR - 5_000 * HOUR
+    )
+    view = await service.series("cpu")
+    assert view.threshold_offset == pytest.approx(0.0, abs=1e-9)
+    (rule,) = view.context_thresholds
+    assert rule["direction"] == "up" and rule["threshold"] > view.threshold
+    # the series info's wire form carries the rule as it is
+    wire = msgspec.json.decode(msgspec.json.encode(ContextThreshold(**rule)))
+    assert wire == {**rule, "threshold": pytest.approx(rule["threshold"])}
+    # ten days on (the scorer has forgotten the first spike), at the same hour
+    for k in range(i + 1, i + 240, 100):
+        await service.ingest("cpu", *seasonal(min(100, i + 240 - k), start=k))
+        await service.refit("cpu")
+    _, again = await _spike(service, i + 240, 5.0)
+    assert view.threshold <= again < rule["threshold"]
+    assert await service.anomalies("cpu", ts + HOUR, None) == []
+    _, big = await _spike(service, i + 264, 400.0)
+    assert big >= rule["threshold"]
+    assert len(await service.anomalies("cpu", ts + HOUR, None)) == 1
+
+
+async def test_true_positive_lifts_the_context_rules_it_resembles(
+    service: TsadService,
+) -> None:
+    """A true positive on an alert like an earlier false positive removes that false
+    positive's context threshold (a confirmed kind of alert keeps firing)."""
+    i = await _ready(service)
+    ts, _ = await _spike(service, i, 5.0)
+    await service.feedback.add("cpu", FeedbackInput("false_positive", ts))
+    assert len((await service.series("cpu")).context_thresholds) == 1
+    await service.feedback.add("cpu", FeedbackInput("true_positive", ts))
+    assert (await service.series("cpu")).context_thresholds == []
 
 
 async def test_missed_lowers_the_threshold_in_bounded_steps(service: TsadService) -> None:

@@ -6,10 +6,20 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from tsad.bench.feedback_sim import lift_at, simulate
-from tsad.feedback.adapt import AdaptConstants, adapt, relaxed
-from tsad.feedback.features import FEATURES
+from tsad.feedback.adapt import (
+    MAX_SIGNATURES,
+    Adaptation,
+    AdaptConstants,
+    Signature,
+    adapt,
+    context_flags,
+    context_raise,
+    relaxed,
+)
+from tsad.feedback.features import FEATURE_SETS, FEATURES
 from tsad.feedback.ranker import RankerStatus, TrainedRanker, train
 
 C = AdaptConstants(margin=0.01, miss_step=0.25, max_raise=4.0, max_lower=0.2, half_life=100.0)
@@ -92,3 +102,94 @@ def test_ranker_is_off_below_the_label_minimum_then_separates_classes() -> None:
     base = dict.fromkeys(FEATURES, 0.0)
     high, low = model.p_true([{**base, "log_odds": 2.0}, {**base, "log_odds": -2.0}])
     assert high > 0.8 > 0.2 > low
+
+
+def _sig(**kw: float) -> Signature:
+    base = {"direction": 1, "extreme": 10.0, "peak": 1.0, "minute": 600.0, "least": 8.0}
+    return Signature(**{**base, **kw})  # type: ignore[arg-type]
+
+
+def test_context_raise_reaches_only_points_that_resemble_the_false_positive() -> None:
+    """A false positive's signature raises the threshold (to its peak + margin) of a
+    point on its side, inside its value range give or take the tolerance, near its
+    time of day — and of no point on the other side, well past its extreme, much
+    smaller, or at another time of day."""
+    c = AdaptConstants(ctx_margin=0.3, ctx_tolerance=1.0, ctx_minutes=60.0, ctx_two_sided=True)
+    points = {  # direction, value, spread, minute
+        "alike": (1, 9.0, 1.0, 630.0),
+        "just past its extreme": (1, 10.9, 1.0, 570.0),
+        "other side": (-1, 9.0, 1.0, 600.0),
+        "far past its extreme": (1, 12.5, 1.0, 600.0),
+        "much smaller": (1, 5.0, 1.0, 600.0),
+        "other time of day": (1, 9.0, 1.0, 800.0),
+        "across midnight": (1, 9.0, 1.0, 1430.0),
+    }
+    d, v, sp, m = (np.array(col, dtype=np.float64) for col in zip(*points.values(), strict=True))
+    near_midnight = [_sig(), _sig(minute=10.0)]
+    got = dict(zip(points, context_raise(near_midnight, d, v, sp, m, 0.5, c).tolist(), strict=True))
+    want = 1.0 + 0.3 - 0.5
+    assert got["alike"] == got["just past its extreme"] == got["across midnight"]
+    assert got["alike"] == pytest.approx(want)
+    for name in ("other side", "far past its extreme", "much smaller", "other time of day"):
+        assert got[name] == -math.inf, name
+    off = AdaptConstants(ctx_margin=math.nan)
+    assert (context_raise(near_midnight, d, v, sp, m, 0.5, off) == -math.inf).all()
+
+
+def test_fold_keeps_false_positive_signatures_bounded_and_a_true_positive_drops_alike() -> None:
+    """Each false positive with a context adds a signature (the newest
+    ``MAX_SIGNATURES`` kept); a true positive whose first flag resembles one removes it."""
+    ctx = {"direction": 1.0, "extreme": 10.0, "least": 8.0, "peak": 1.0, "minute": 600.0}
+    first = {"first_direction": 1.0, "first_value": 9.0, "first_spread": 1.0, "first_minute": 600}
+    fps = [
+        {**_record("false_positive", k, 1.0), "context": {**ctx, **first, "extreme": 10.0 + k}}
+        for k in range(MAX_SIGNATURES + 3)
+    ]
+    a = adapt(fps, 0.5, C)
+    assert len(a.signatures) == MAX_SIGNATURES
+    assert a.signatures[0].extreme == 13.0
+    assert Adaptation.from_meta(a.to_meta()).signatures == a.signatures
+    far = {**ctx, **first, "first_value": 100.0}
+    kept = adapt([*fps, {**_record("true_positive", 10**6, 1.0), "context": far}], 0.5, C)
+    assert len(kept.signatures) == MAX_SIGNATURES
+    alike = {**ctx, **first, "first_value": 9.0}
+    gone = adapt([*fps, {**_record("true_positive", 10**6, 1.0), "context": alike}], 0.5, C)
+    assert len(gone.signatures) < MAX_SIGNATURES
+
+
+def test_context_flags_clear_flags_under_their_own_threshold_only() -> None:
+    """Flags a signature raises are cleared when their log-odds fall short of it, kept
+    when they clear it; unflagged points stay so; is_anomaly is score >= each point's
+    threshold."""
+    from tsad.series import Scored
+
+    score = np.array([0.7, 0.95, 0.7, 0.3])
+    scored = Scored(
+        ts=np.full(4, 600 * 60_000, np.int64),
+        value=np.array([9.0, 9.5, 50.0, 9.0]),
+        expected=np.zeros(4),
+        lo=np.zeros(4),
+        hi=np.ones(4),
+        is_anomaly=np.array([True, True, True, False]),
+        direction=np.array([1, 1, 1, 0], np.int8),
+        score=score,
+        severity=np.zeros(4),
+    )
+    c = AdaptConstants(ctx_margin=0.3, ctx_tolerance=1.0, ctx_minutes=60.0)
+    adaptation = Adaptation(signatures=(_sig(),))
+    out = context_flags(scored, np.ones(4), adaptation, 0.5, 0.0, 60_000, c)
+    assert out.is_anomaly.tolist() == [False, True, True, False]
+    assert out.direction.tolist() == [0, 1, 1, 0]
+    threshold = 1.0 / (1.0 + math.exp(-(1.0 + 0.3)))  # the signature's, for the alike ones
+    assert ((score[:2] >= threshold) == out.is_anomaly[:2]).all()
+
+
+def test_ranker_trains_when_a_feature_is_missing_from_every_row() -> None:
+    """A feature no labelled alert has (no false positive had a context yet) does not
+    stop the ranker from training and scoring."""
+    rows = [{"log_odds": float(k % 7), "false_share": 0.5} for k in range(40)]
+    truth = [k % 7 > 3 for k in range(40)]
+    model = train(rows, truth, min_labels=30, min_per_class=5, features=FEATURE_SETS["all"])
+    assert isinstance(model, TrainedRanker)
+    high, low = model.p_true([{"log_odds": 6.0}, {"log_odds": 0.0}])
+    assert high > low

@@ -201,6 +201,22 @@ class StoredBandOut(Wire):
     points: list[BandPoint]
 
 
+class ContextThreshold(Wire):
+    """A labelled false positive's context rule: a flag on ``direction``'s side whose
+    value lies within ``tolerance`` spreads (the scorer's residual scale) of
+    [``least``, ``extreme``] (``least`` null: anywhere short of ``extreme``), within
+    ``minutes`` of UTC minute-of-day ``minute`` (null: any time), needs a score of at
+    least ``threshold`` (and the series' threshold)."""
+
+    direction: Literal["up", "down"]
+    extreme: float
+    least: float | None
+    tolerance: float
+    minute: float | None
+    minutes: float | None
+    threshold: float
+
+
 class SeriesDetail(SeriesSummary):
     band: StoredBandOut | None
     # warm-up: no flag until the series has been scored on enough points
@@ -212,6 +228,8 @@ class SeriesDetail(SeriesSummary):
     # the threshold by (threshold already includes it)
     feedback_count: int = 0
     threshold_offset: float = 0.0
+    # flags resembling a labelled false positive need these higher thresholds
+    context_thresholds: list[ContextThreshold] = msgspec.field(default_factory=list)
 
 
 class StoredPoint(Wire):

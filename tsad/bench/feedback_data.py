@@ -14,6 +14,7 @@ from tsad.bench.nab import NabFile
 from tsad.detect.flags import flag_stream
 from tsad.detect.online import replay_bands
 from tsad.detect.threshold import DEFAULT_SENSITIVITY
+from tsad.feedback.adapt import scored_spread
 from tsad.models.registry import ModelRegistry
 from tsad.prepare import prepare
 from tsad.series import FloatArray, IntArray, season_length
@@ -55,6 +56,8 @@ class FileScores:
     side: FloatArray
     windows: list[tuple[int, int]]
     step_ms: int
+    value: FloatArray  # the file's values
+    spread: FloatArray  # the scorer's residual scale (``scored_spread``; NaN: no band)
 
 
 def file_scores(f: NabFile, bands: dict[str, np.ndarray]) -> FileScores:
@@ -72,10 +75,15 @@ def file_scores(f: NabFile, bands: dict[str, np.ndarray]) -> FileScores:
     )
     n = f.ts.shape[0]
     score, severity, side = np.zeros(n), np.zeros(n), np.zeros(n)
+    spread = np.full(n, np.nan)
+    spread[keep] = scored_spread(fl.scored, DEFAULT_SENSITIVITY)
     score[keep] = fl.scored.score
     severity[keep] = fl.scored.severity
     with np.errstate(invalid="ignore"):
         side[keep] = np.nan_to_num(np.sign(f.value[keep] - bands["mean"]))
     diffs = np.diff(f.ts[keep])
     step = int(np.median(diffs)) if diffs.shape[0] else 60_000
-    return FileScores(f.key, f.folder, f.ts, score, severity, side, list(f.windows), max(step, 1))
+    return FileScores(
+        f.key, f.folder, f.ts, score, severity, side, list(f.windows), max(step, 1),
+        f.value, spread,
+    )  # fmt: skip

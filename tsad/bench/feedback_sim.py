@@ -21,7 +21,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tsad.detect.incidents import GAP_STEPS
-from tsad.feedback.adapt import AdaptConstants, relaxed, step
+from tsad.feedback.adapt import (
+    MAX_SIGNATURES,
+    AdaptConstants,
+    Signature,
+    context_raise,
+    minute_of_day,
+    relaxed,
+    resembles,
+    step,
+)
 from tsad.feedback.features import AlertContext, alert_features
 from tsad.series import BoolArray, FloatArray, IntArray
 
@@ -68,6 +77,8 @@ def simulate(
     step_ms: int,
     delay: int = DELAY,
     feedback: bool = True,
+    value: FloatArray | None = None,
+    spread: FloatArray | None = None,
 ) -> SimResult:
     """Replay one file's scores with the analyst's labels feeding the threshold back
     (``feedback=False``: the same replay, labels recorded but never applied)."""
@@ -80,10 +91,15 @@ def simulate(
     candidates = np.flatnonzero(lo >= base_log_odds - constants.max_lower).tolist()
     flags = np.zeros(n, bool)
     offset, offset_row = 0.0, 0
-    labels_heap: list[tuple[int, int, str, float | None]] = []  # (due, seq, label, peak)
+    # (due, seq, label, peak, rows of the labelled incident)
+    labels_heap: list[tuple[int, int, str, float | None, list[int]]] = []
+    val = value if value is not None else np.zeros(n)
+    sp = spread if spread is not None else np.zeros(n)
+    minute = minute_of_day(ts)
+    sigs: list[Signature] = []
     seq = 0
     for a, b in windows:
-        heapq.heappush(labels_heap, (b + delay, seq, f"window:{a}:{b}", None))
+        heapq.heappush(labels_heap, (b + delay, seq, f"window:{a}:{b}", None, []))
         seq += 1
     alerts: list[SimAlert] = []
     starts: list[int] = []
@@ -98,17 +114,46 @@ def simulate(
         peak = float(lo[run].max())
         heapq.heappush(
             labels_heap,
-            (run[-1] + GAP_STEPS + delay, seq, "true_positive" if true else "false_positive", peak),
+            (
+                run[-1] + GAP_STEPS + delay,
+                seq,
+                "true_positive" if true else "false_positive",
+                peak,
+                list(run),
+            ),
         )
         seq += 1
         alerts[-1].true = true
         starts.append(int(ts[run[0]]))
         ends.append(int(ts[run[-1]]))
 
+    def learn_context(label: str, rows: list[int], due: int) -> None:
+        if not rows:
+            return
+        first = rows[0]
+        if label == "false_positive":
+            d = int(side[rows[int(np.argmax(lo[rows]))]]) or 1
+            same = [r for r in rows if int(side[r]) == d] or rows
+            sigs.append(
+                Signature(
+                    d,
+                    float(max(val[r] * d for r in same) * d),
+                    float(lo[rows].max()),
+                    float(minute[first]),
+                    float(min(val[r] * d for r in same) * d),
+                    float(due),
+                )
+            )
+            del sigs[:-MAX_SIGNATURES]
+        elif label == "true_positive":
+            # a confirmed alert keeps firing: drop the signatures that would silence it
+            here = (int(side[first]), float(val[first]), float(sp[first]), float(minute[first]))
+            sigs[:] = [g for g in sigs if not resembles(g, *here, constants)]
+
     def apply_labels(upto: int) -> None:
         nonlocal offset, offset_row, first_label
         while labels_heap and labels_heap[0][0] <= upto:
-            due, _, label, peak = heapq.heappop(labels_heap)
+            due, _, label, peak, rows = heapq.heappop(labels_heap)
             if label.startswith("window:"):
                 a, b = (int(x) for x in label.split(":")[1:])
                 if flags[a : b + 1].any():
@@ -117,6 +162,7 @@ def simulate(
             if feedback:
                 now = relaxed(offset, due - offset_row, constants.half_life)
                 offset, offset_row = step(now, label, peak, base_log_odds, constants), due
+                learn_context(label, rows, due)
             prior.append(label)
             first_label = due if first_label is None else first_label
 
@@ -127,6 +173,12 @@ def simulate(
             run = []
             apply_labels(i)
         current = relaxed(offset, i - offset_row, constants.half_life)
+        if sigs:
+            raised = context_raise(
+                sigs, side[i : i + 1], val[i : i + 1], sp[i : i + 1], minute[i : i + 1],
+                base_log_odds, constants, now=float(i),
+            )  # fmt: skip
+            current = max(current, float(raised[0]))
         if lo[i] < base_log_odds + current:
             continue
         flags[i] = True
@@ -138,6 +190,11 @@ def simulate(
                 prior_labels=list(prior),
                 threshold_log_odds=base_log_odds + current,
                 offset=current,
+                value=float(val[i]),
+                spread=float(sp[i]),
+                seen_low=float(np.nanmin(val[:i])) if i else math.nan,
+                seen_high=float(np.nanmax(val[:i])) if i else math.nan,
+                signatures=list(sigs),
             )
             feats = alert_features(
                 int(ts[i]), float(score[i]), float(severity[i]), int(side[i]), ctx
@@ -154,13 +211,21 @@ def precision(alerts: Sequence[SimAlert]) -> float:
     return sum(a.true for a in alerts) / len(alerts) if alerts else math.nan
 
 
-def lift_at(alerts: Sequence[SimAlert], key: Sequence[float], share: float = 0.2) -> float:
-    """Precision of the top ``share`` of alerts ranked by ``key``, over the precision of all."""
+def lift_at(
+    alerts: Sequence[SimAlert],
+    key: Sequence[float],
+    share: float = 0.2,
+    then: Sequence[float] | None = None,
+) -> float:
+    """Precision of the top ``share`` of alerts ranked by ``key`` (ties by ``then``,
+    then in order), over the precision of all."""
     if not alerts:
         return math.nan
     base = precision(alerts)
     if not base:
         return math.nan
     k = max(1, math.ceil(share * len(alerts)))
-    order = np.argsort(-np.asarray(key, dtype=np.float64), kind="stable")[:k]
+    first = -np.asarray(key, dtype=np.float64)
+    second = -np.asarray(then, dtype=np.float64) if then is not None else np.zeros_like(first)
+    order = np.lexsort((second, first))[:k]
     return precision([alerts[j] for j in order.tolist()]) / base

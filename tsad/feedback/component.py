@@ -11,15 +11,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from msgspec.structs import replace
 
 from tsad.detect.incidents import Incident
 from tsad.errors import FeedbackNotFound, SeriesNotFound
-from tsad.feedback.adapt import Adaptation, adapt, logit
+from tsad.feedback.adapt import Adaptation, adapt, labelled_context, logit
 from tsad.feedback.features import AlertContext, alert_features
 from tsad.feedback.ranker import RankerStatus, TrainedRanker, train
 from tsad.feedback.records import FeedbackInput, appended, check_input, matching, new_record
@@ -64,12 +66,12 @@ class FeedbackDesk:
         item = check_input(item)
         await self._exists(series_id)
         now = int(time.time() * 1000) if now_ms is None else now_ms
-        peak = features = None
+        peak = features = context = None
         if item.label in ALERT_LABELS:
             found = await self._labelled_alert(series_id, item)
             if found is not None:
-                peak, features = found
-        record = new_record(item, now, peak_log_odds=peak, features=features)
+                peak, features, context = found
+        record = new_record(item, now, peak_log_odds=peak, features=features, context=context)
         async with self._lock:
             records = await self.service.buffer.get_feedback(series_id)
             records = appended(records, record)
@@ -122,7 +124,15 @@ class FeedbackDesk:
 
     # ----------------------------------------------------------------- alert features
 
-    async def _context(self, series_id: str, before: int, incidents: list[Incident]) -> Any:
+    async def _context(
+        self,
+        series_id: str,
+        before: int,
+        incidents: list[Incident],
+        first: dict[str, Any] | None = None,
+    ) -> Any:
+        """The series as it was when the alert whose first flag is ``first`` (at
+        ``before``) fired."""
         state = await self.service.buffer.get_state(series_id) or EMPTY
         step = int(state.meta.step_ms or 60_000)
         from tsad.detect.threshold import threshold_log_odds
@@ -130,6 +140,10 @@ class FeedbackDesk:
         sens = self.service.series_sensitivity(state)
         records = await self.service.buffer.get_feedback(series_id)
         earlier = [i for i in incidents if i.start < before]
+        past = await self.service.buffer.window(series_id, None, before - 1)
+        seen = past.y[np.isfinite(past.y)]
+        first = first or {}
+        spread = first.get("spread")
         return AlertContext(
             step_ms=step,
             earlier_starts=[i.start for i in earlier],
@@ -138,22 +152,28 @@ class FeedbackDesk:
             threshold_log_odds=threshold_log_odds(sens),
             offset=threshold_log_odds(sens)
             - threshold_log_odds(self.service.base_sensitivity(state)),
+            value=float(first.get("value", math.nan)),
+            spread=float(spread) if spread is not None else math.nan,
+            seen_low=float(seen.min()) if seen.shape[0] else math.nan,
+            seen_high=float(seen.max()) if seen.shape[0] else math.nan,
+            signatures=adaptation_of(state).signatures,
         )
 
     async def _labelled_alert(
         self, series_id: str, item: FeedbackInput
-    ) -> tuple[float, dict[str, float]] | None:
-        """The peak log-odds of the flags in the labelled range, and the features of
-        the incident they belong to, at its first flag; None when nothing was flagged."""
+    ) -> tuple[float, dict[str, float], dict[str, float] | None] | None:
+        """The peak log-odds of the flags in the labelled range, the features of the
+        incident they belong to at its first flag, and what that incident looked like
+        (``labelled_context``); None when nothing was flagged."""
         incidents = await self.service.incidents(series_id, None, None)
         end = item.end if item.end is not None else item.start
         hit = [i for i in incidents if i.end >= item.start and i.start <= end]
         if not hit:
             return None
         top = max(hit, key=lambda i: i.peak_score)
-        first = await self.service.buffer.anomalies(series_id, top.start, top.start)
-        row = first[0] if first else {"score": top.peak_score, "severity": 0.0}
-        ctx = await self._context(series_id, top.start, incidents)
+        flags = await self.service.buffer.anomalies(series_id, top.start, top.end)
+        row = flags[0] if flags else {"score": top.peak_score, "severity": 0.0}
+        ctx = await self._context(series_id, top.start, incidents, row)
         features = alert_features(
             top.start,
             float(row["score"]),
@@ -161,7 +181,7 @@ class FeedbackDesk:
             top.direction,
             ctx,
         )
-        return logit(max(i.peak_score for i in hit)), features
+        return logit(max(i.peak_score for i in hit)), features, labelled_context(flags)
 
     async def rank(self, series_id: str, incidents: Sequence[Incident]) -> list[float | None]:
         """The ranker's p_true of each incident's alert (as it fired: its first flag and
@@ -174,7 +194,7 @@ class FeedbackDesk:
         rows = []
         for inc in incidents:
             first = flags.get(inc.start, {"score": inc.peak_score, "severity": 0.0})
-            ctx = await self._context(series_id, inc.start, every)
+            ctx = await self._context(series_id, inc.start, every, first)
             rows.append(
                 alert_features(
                     inc.start,
@@ -194,7 +214,8 @@ class FeedbackDesk:
         if ranker is None:
             return None
         incidents = await self.service.incidents(series_id, None, ts - 1)
-        ctx = await self._context(series_id, ts, incidents)
+        first = await self.service.buffer.anomalies(series_id, ts, ts)
+        ctx = await self._context(series_id, ts, incidents, first[0] if first else None)
         row = alert_features(ts, score, severity, direction, ctx)
         return float(ranker.p_true([row])[0])
 

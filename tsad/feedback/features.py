@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tsad.feedback.adapt import logit
+from tsad.feedback.adapt import AdaptConstants, Signature, logit, resembles
 
 #: steps back over which the series' recent alert rate is counted
 RATE_STEPS = 1_000
@@ -32,7 +32,13 @@ FEATURES = (
     "prior_true",
     "false_share",
     "offset",
+    "beyond_seen",
+    "beyond_fp",
+    "resembles_fp",
 )
+
+#: distances in spreads are clipped to this (a flat band makes them huge)
+CLIP = 20.0
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,13 @@ class AlertContext:
     prior_labels: Sequence[str]
     threshold_log_odds: float
     offset: float
+    # the first flag's value and its band's spread; the lowest and highest value
+    # the series took before it; the false positives' signatures labelled before it
+    value: float = math.nan
+    spread: float = math.nan
+    seen_low: float = math.nan
+    seen_high: float = math.nan
+    signatures: Sequence[Signature] = ()
 
 
 def alert_features(
@@ -73,9 +86,55 @@ def alert_features(
         "prior_true": float(tp),
         "false_share": (fp + 1.0) / (fp + tp + 2.0),
         "offset": float(ctx.offset),
+        **_context_features(direction, ctx, ts),
     }
 
 
-def vector(row: dict[str, Any]) -> list[float]:
-    """A feature row in ``FEATURES`` order (a missing feature is NaN: the model copes)."""
-    return [float(row.get(name, math.nan)) for name in FEATURES]
+def _past(value: float, extreme: float, direction: int, width: float) -> float:
+    """How far ``value`` goes past ``extreme`` on its side, in band spreads."""
+    if not (math.isfinite(value) and math.isfinite(extreme) and direction):
+        return math.nan
+    d = (value - extreme) * direction / max(width, 1e-12)
+    return min(max(d, -CLIP), CLIP)
+
+
+def _context_features(direction: int, ctx: AlertContext, ts: int) -> dict[str, float]:
+    """Where the alert's value lies against what the series did before: past its
+    extremes (``beyond_seen``), past the most extreme false positive on its side
+    (``beyond_fp``), and how many false positives it resembles (``resembles_fp``)."""
+    w = ctx.spread if math.isfinite(ctx.spread) and ctx.spread > 0 else 1e-12
+    seen = ctx.seen_high if direction > 0 else ctx.seen_low
+    side = [s.extreme for s in ctx.signatures if s.direction == direction]
+    top = (max(side) if direction > 0 else min(side)) if side else math.nan
+    minute = float((ts // 60_000) % 1440)
+    like = sum(resembles(s, direction, ctx.value, w, minute, LIKE) for s in ctx.signatures)
+    return {
+        "beyond_seen": _past(ctx.value, seen, direction, w),
+        "beyond_fp": _past(ctx.value, top, direction, w),
+        "resembles_fp": float(like),
+    }
+
+
+#: what "resembles a false positive" means for the ranker's feature
+LIKE = AdaptConstants(ctx_tolerance=1.0, ctx_minutes=120.0, ctx_two_sided=True)
+
+
+#: the feature sets ``tsad bench feedback`` chooses among by leave-one-folder-out CV
+#: (a few hundred labels do not support every feature at once)
+FEATURE_SETS: dict[str, tuple[str, ...]] = {
+    "score": ("log_odds",),
+    "score+history": ("log_odds", "false_share", "prior_false", "prior_true"),
+    "score+context": ("log_odds", "beyond_seen", "beyond_fp", "resembles_fp"),
+    "score+history+context": (
+        "log_odds", "false_share", "prior_false", "prior_true",
+        "beyond_seen", "beyond_fp", "resembles_fp",
+    ),
+    "all": FEATURES,
+}  # fmt: skip
+#: the set the ranker uses (chosen on every NAB folder; benchmarks/README.md)
+RANKED = "score"
+
+
+def vector(row: dict[str, Any], names: Sequence[str] = FEATURES) -> list[float]:
+    """A feature row in ``names`` order (a missing feature is NaN: the model copes)."""
+    return [float(row.get(name, math.nan)) for name in names]

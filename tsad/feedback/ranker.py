@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from tsad.feedback.features import FEATURES, vector
+from tsad.feedback.features import FEATURE_SETS, RANKED, vector
 
 
 @dataclass(frozen=True)
@@ -36,10 +36,11 @@ class TrainedRanker:
 
     model: Any
     status: RankerStatus
+    features: tuple[str, ...] = FEATURE_SETS[RANKED]
 
     def p_true(self, rows: Sequence[dict[str, float]]) -> np.ndarray:
         """The probability each alert is a true positive."""
-        x = np.asarray([vector(r) for r in rows], dtype=np.float64)
+        x = np.asarray([vector(r, self.features) for r in rows], dtype=np.float64)
         out: np.ndarray = self.model.predict_proba(x)[:, 1]
         return out
 
@@ -54,10 +55,13 @@ MONOTONE = {
     "prior_true": 1,
     "prior_false": -1,
     "false_share": -1,
+    "beyond_seen": 1,
+    "beyond_fp": 1,
+    "resembles_fp": -1,
 }
 
 
-def _classifier(n: int) -> Any:
+def _classifier(n: int, features: Sequence[str]) -> Any:
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     # shallow, short and regularised: a few hundred labels is the usual training set
@@ -67,7 +71,7 @@ def _classifier(n: int) -> Any:
         max_depth=2,
         min_samples_leaf=max(3, min(20, n // 20)),
         l2_regularization=1.0,
-        monotonic_cst=[MONOTONE.get(name, 0) for name in FEATURES],
+        monotonic_cst=[MONOTONE.get(name, 0) for name in features],
         random_state=0,
     )
 
@@ -78,8 +82,11 @@ def train(
     *,
     min_labels: int,
     min_per_class: int,
+    features: Sequence[str] | None = None,
 ) -> TrainedRanker | RankerStatus:
-    """Fit on labelled alerts; the status instead when there are too few."""
+    """Fit on labelled alerts (on ``features``, by default the chosen set); the status
+    instead when there are too few."""
+    names = tuple(features or FEATURE_SETS[RANKED])
     n, pos = len(rows), int(sum(truth))
     short = []
     if n < min_labels:
@@ -90,7 +97,11 @@ def train(
         )
     if short:
         return RankerStatus(False, "off until enough labels: " + "; ".join(short), n, pos)
-    model = _classifier(n)
-    model.fit(np.asarray([vector(r) for r in rows]), np.asarray(truth, dtype=np.int8))
+    model = _classifier(n, names)
+    x = np.asarray([vector(r, names) for r in rows], dtype=np.float64)
+    # a feature no training row has (e.g. no false positive labelled yet): scikit-learn
+    # cannot bin an all-NaN column; a constant teaches the model nothing either
+    x[:, np.isnan(x).all(axis=0)] = 0.0
+    model.fit(x, np.asarray(truth, dtype=np.int8))
     status = RankerStatus(True, f"trained on {n} labelled alerts", n, pos, time.time())
-    return TrainedRanker(model, status)
+    return TrainedRanker(model, status, names)

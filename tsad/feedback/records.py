@@ -56,8 +56,10 @@ def new_record(
     *,
     peak_log_odds: float | None,
     features: dict[str, float] | None,
+    context: dict[str, float] | None = None,
 ) -> dict[str, Any]:
-    """A stored record for a checked input."""
+    """A stored record for a checked input (``context``: what the labelled alert looked
+    like, ``tsad.feedback.adapt.labelled_context``)."""
     return {
         "id": secrets.token_hex(6),
         "label": item.label,
@@ -68,6 +70,7 @@ def new_record(
         "created": now_ms,
         "peak_log_odds": peak_log_odds,
         "features": features,
+        "context": context,
     }
 
 

@@ -21,6 +21,7 @@ from tsad.api.schemas import (
     AnomaliesResponse,
     BulkIngestRequest,
     BulkIngestResponse,
+    ContextThreshold,
     IncidentsResponse,
     IngestRequest,
     IngestResponse,
@@ -172,6 +173,7 @@ async def get_series(series_id: str, service: TsadService) -> SeriesDetail:
         threshold=view.threshold,
         feedback_count=view.feedback_count,
         threshold_offset=view.threshold_offset,
+        context_thresholds=[ContextThreshold(**r) for r in view.context_thresholds],
     )
 
 
