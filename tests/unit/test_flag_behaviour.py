@@ -70,6 +70,16 @@ def test_the_refit_does_not_learn_the_spike() -> None:
     assert abs(clean[700] - (y[700] - 300.0)) < 10.0
 
 
+def test_only_points_far_off_their_seasons_are_cleaned() -> None:
+    """A bump of 6 noise σ is the series' own and stays; one of 40 σ is replaced."""
+    _ts, y = sine_5min(5)
+    y[700] += 12.0  # noise σ is 2
+    y[1000] += 80.0
+    mask, clean = outliers(y, 288)
+    assert np.flatnonzero(mask).tolist() == [1000]
+    assert clean[700] == y[700]
+
+
 def test_a_level_shift_is_flagged_at_its_start_and_the_band_re_anchors() -> None:
     """+40 from day 9 of an hourly series: a flag within 2 points of the shift, and
     within 1.5 seasons the band is back to at most twice its width before."""
