@@ -47,7 +47,8 @@ HALF_LIFE = 150.0
 MAX_EXPECTED = 100
 #: context rule: see ``context_raise`` (NaN margin: off)
 CTX_MARGIN = 0.01  # just past the false positive's peak, like MARGIN
-CTX_TOLERANCE = 2.0
+#: in spreads; picked on every NAB folder on the current bands (benchmarks/README.md)
+CTX_TOLERANCE = 0.5
 CTX_MINUTES = 120.0
 #: false-positive signatures kept per series (the newest): the hot path checks each
 MAX_SIGNATURES = 16

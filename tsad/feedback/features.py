@@ -132,7 +132,7 @@ FEATURE_SETS: dict[str, tuple[str, ...]] = {
     "all": FEATURES,
 }  # fmt: skip
 #: the set the ranker uses (chosen on every NAB folder; benchmarks/README.md)
-RANKED = "score"
+RANKED = "score+context"
 
 
 def vector(row: dict[str, Any], names: Sequence[str] = FEATURES) -> list[float]:
