@@ -74,6 +74,16 @@ def test_forecast_band_has_requested_columns_in_order(fitted: NeuralForecaster) 
     assert np.all(fc.band.lo[95] <= fc.band.lo[80]) and np.all(fc.band.hi[80] <= fc.band.hi[95])
 
 
+def test_forecast_is_not_below_the_lowest_value_shown(fitted: NeuralForecaster) -> None:
+    """A forecast is floored at the fit window's minimum, its band moved with it."""
+    base = seasonal(spike=True)
+    # troughs cut flat at the level: a sine-trained model would forecast below it
+    history = Series(base.ts, np.maximum(base.y, 10.0))
+    fc = fitted.forecast(history, HOUR, 24, [95])
+    assert np.all(fc.band.mean >= 10.0)
+    assert np.all(fc.band.lo[95] <= fc.band.mean) and np.all(fc.band.mean <= fc.band.hi[95])
+
+
 def test_insample_flags_an_injected_spike(fitted: NeuralForecaster) -> None:
     """Rolling one-step bands flag the spike; the first input window has no band."""
     history = seasonal(spike=True)

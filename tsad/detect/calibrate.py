@@ -95,6 +95,23 @@ def clip_to_range(band: Band, y: FloatArray) -> Band:
     )
 
 
+def floor_band(band: Band, floor: float) -> Band:
+    """Lift the forecast where it dips below ``floor`` (the lowest value in the fit
+    window), moving the band with it: a series is not forecast below anything it has
+    shown. On M4 Hourly this took ``stats`` from OWA 0.583 to 0.553 (coverage 0.94
+    either way) and NAB standard from 70.3 to 71.3 (benchmarks/README.md); the
+    statistical, neural, ensemble and bundled models all apply it."""
+    lift = np.maximum(band.mean, floor) - band.mean
+    if not lift.any():
+        return band
+    return Band(
+        band.ts,
+        band.mean + lift,
+        {lv: v + lift for lv, v in band.lo.items()},
+        {lv: v + lift for lv, v in band.hi.items()},
+    )
+
+
 def insample(
     forecaster: Forecaster, history: Series, step_ms: int, levels: Sequence[float]
 ) -> Forecast:

@@ -44,6 +44,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from tsad.detect.calibrate import floor_band
 from tsad.errors import InvalidInput, ModelFailed, NotEnoughPoints
 from tsad.models.neural_fast import (
     band_from_quantiles,
@@ -198,7 +199,11 @@ class NeuralForecaster:
         ts = np.concatenate([p.ts[-1] + steps for p in parts]) if parts else steps[:0]
         flat = q[:, :h].reshape(len(parts) * h, -1)
         band = band_from_quantiles(ts, _probs(module), flat, lv)
-        return [Forecast(band.slice(i * h, (i + 1) * h), self.name) for i in range(len(parts))]
+        # like every model: not forecast below anything the fit window has shown
+        return [
+            Forecast(floor_band(band.slice(i * h, (i + 1) * h), float(np.min(p.y))), self.name)
+            for i, p in enumerate(parts)
+        ]
 
     def point_many(
         self, histories: Sequence[Series], step_ms: int, h: int, *, fit_if_missing: bool = False

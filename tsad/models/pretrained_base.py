@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from tsad.detect.calibrate import clip_to_range, floor_band
 from tsad.errors import NotEnoughPoints
 from tsad.models.neural_fast import (
     CHUNK,
@@ -37,7 +38,7 @@ from tsad.models.neural_fast import (
 )
 from tsad.models.neural_spec import NeuralSpec
 from tsad.models.neural_store import ModelStore
-from tsad.series import Band, FloatArray, Forecast, Series, check_levels, season_length
+from tsad.series import FloatArray, Forecast, Series, check_levels, season_length
 from tsad.settings import ModelSettings
 
 NAME = "tsad-base"
@@ -134,7 +135,9 @@ class BaseModelForecaster:
         out = []
         for i, s in enumerate(histories):
             band = band_from_quantiles(s.ts[-1] + steps, sorted_probs(module), q[i], lv)
-            out.append(Forecast(_floor(band, s.y), self.name))
+            # not below anything the history has shown, never below zero for a count
+            floored = floor_band(band, float(np.min(s.y)))
+            out.append(Forecast(clip_to_range(floored, s.y), self.name))
         return out
 
     def forecast(self, history: Series, step_ms: int, h: int, levels: Sequence[float]) -> Forecast:
@@ -157,15 +160,3 @@ class BaseModelForecaster:
         fitted = band_from_quantiles(history.ts[need:], sorted_probs(module), q, lv)
         head = nan_band(history.ts[:need], lv)
         return Forecast(join_bands(head, fitted), self.name)
-
-
-def _floor(band: Band, y: FloatArray) -> Band:
-    """A series that never went negative is not forecast below zero."""
-    if float(np.min(y)) < 0:
-        return band
-    return Band(
-        band.ts,
-        np.maximum(band.mean, 0.0),
-        {k: np.maximum(v, 0.0) for k, v in band.lo.items()},
-        {k: np.maximum(v, 0.0) for k, v in band.hi.items()},
-    )
