@@ -13,7 +13,7 @@ import pytest
 from tests.redis_server import RedisServer, redis_available
 from tsad.api.schemas import ContextThreshold
 from tsad.buffer.memory import MemoryBuffer
-from tsad.detect.threshold import threshold_for
+from tsad.detect.threshold import threshold_for, threshold_log_odds
 from tsad.errors import FeedbackNotFound, InvalidInput, SeriesNotFound
 from tsad.feedback.adapt import MAX_LOWER, MISS_STEP
 from tsad.feedback.records import FeedbackInput
@@ -219,6 +219,33 @@ async def test_reset_undoes_adaptation_and_delete_replays_the_rest(
         await service.feedback.add("cpu", FeedbackInput("bogus", T0))
     with pytest.raises(InvalidInput):
         await service.feedback.add("cpu", FeedbackInput("missed", T0, T0 - 1))
+
+
+async def test_alert_features_see_the_threshold_as_it_was_when_the_alert_fired(
+    service: TsadService,
+) -> None:
+    """A labelled alert's features count only labels on earlier ranges: a false positive
+    on a later alert does not move its offset, and an alert after both labels carries
+    the offset they left, its margin measured from there."""
+    i = await _ready(service)
+    ts1, _ = await _spike(service, i, 5.0)
+    await service.ingest("cpu", *seasonal(99, start=i + 1))
+    await service.refit("cpu")
+    ts2, _ = await _spike(service, i + 100, 5.0)
+    await service.feedback.add("cpu", FeedbackInput("false_positive", ts2))
+    assert (await service.series("cpu")).threshold_offset > 0
+    early = (await service.feedback.add("cpu", FeedbackInput("true_positive", ts1)))["features"]
+    base = threshold_log_odds(95.0)
+    assert early["offset"] == 0.0
+    raised = (await service.series("cpu")).threshold_offset
+    assert raised > 0
+    assert early["over_threshold"] == pytest.approx(early["log_odds"] - base)
+    await service.ingest("cpu", *seasonal(99, start=i + 101))
+    await service.refit("cpu")
+    ts3, _ = await _spike(service, i + 200, 300.0)
+    late = (await service.feedback.add("cpu", FeedbackInput("true_positive", ts3)))["features"]
+    assert late["offset"] == pytest.approx(raised, rel=1e-6)
+    assert late["over_threshold"] == pytest.approx(late["log_odds"] - base - raised)
 
 
 async def test_ranker_stays_off_until_enough_labels_then_scores_alerts(

@@ -17,6 +17,7 @@ from tsad.feedback.adapt import (
     adapt,
     context_flags,
     context_raise,
+    offset_at,
     relaxed,
 )
 from tsad.feedback.features import FEATURE_SETS, FEATURES
@@ -83,7 +84,7 @@ def test_lift_compares_top_share_precision_to_all() -> None:
 
 def test_ranker_is_off_below_the_label_minimum_then_separates_classes() -> None:
     """Too few labels give a status saying why; enough give a model whose p_true ranks
-    a clearly real alert above a clearly false one."""
+    a clearly real alert (far past its series' threshold) above a clearly false one."""
     few = train([{"log_odds": 1.0}] * 3, [True, False, True], min_labels=10, min_per_class=2)
     assert isinstance(few, RankerStatus) and not few.enabled and "10 needed" in few.reason
     rng = np.random.default_rng(0)
@@ -96,11 +97,11 @@ def test_ranker_is_off_below_the_label_minimum_then_separates_classes() -> None:
         }
         for _ in range(200)
     ]
-    truth = [r["log_odds"] > 0 for r in rows]
+    truth = [r["over_threshold"] > 0 for r in rows]
     model = train(rows, truth, min_labels=30, min_per_class=5)
     assert isinstance(model, TrainedRanker) and model.status.enabled
     base = dict.fromkeys(FEATURES, 0.0)
-    high, low = model.p_true([{**base, "log_odds": 2.0}, {**base, "log_odds": -2.0}])
+    high, low = model.p_true([{**base, "over_threshold": 2.0}, {**base, "over_threshold": -2.0}])
     assert high > 0.8 > 0.2 > low
 
 
@@ -193,3 +194,27 @@ def test_ranker_trains_when_a_feature_is_missing_from_every_row() -> None:
     assert isinstance(model, TrainedRanker)
     high, low = model.p_true([{"log_odds": 6.0}, {"log_odds": 0.0}])
     assert high > low
+
+
+def test_offset_at_counts_only_labels_on_ranges_before_the_alert() -> None:
+    """The offset an alert met folds the labels on ranges that ended before it (relaxed
+    to its time); a label on a later range, made at any time, does not count."""
+    fp = {**_record("false_positive", 1_000, peak=2.5), "start": 0, "end": 1_000}
+    later = {**_record("false_positive", 1_000, peak=3.5), "start": 9_000, "end": 9_500}
+    offset, a = offset_at([fp, later], 0.5, 5_000, 100_000)
+    assert math.isclose(offset, 2.5 + 0.01 - 0.5, rel_tol=1e-3) and a.count == 1
+    alone, _ = offset_at([later], 0.5, 5_000, 100_000)
+    assert alone == 0.0
+
+
+def test_offset_at_includes_the_context_rule_its_flag_resembles() -> None:
+    """A false positive's context rule raises the offset of a later flag like it (same
+    side, value in range) past the series-wide one, and not of a flag unlike it."""
+    ctx = {"direction": 1, "extreme": 10.0, "least": 9.0, "peak": 3.0, "minute": 0.0}
+    fp = {**_record("false_positive", 1_000, peak=3.0), "end": 1_000, "context": ctx}
+    like = {"direction": 1, "value": 9.5, "spread": 1.0}
+    unlike = {**like, "direction": -1}
+    c = AdaptConstants(half_life=1.0, ctx_minutes=720.0)
+    raised, _ = offset_at([fp], 0.5, 10**9, 60_000, like, c)
+    plain, _ = offset_at([fp], 0.5, 10**9, 60_000, unlike, c)
+    assert math.isclose(raised, 3.0 + c.ctx_margin - 0.5) and plain < 1e-6

@@ -206,6 +206,40 @@ def _with_context(
     return signatures
 
 
+def offset_at(
+    records: Sequence[dict[str, Any]],
+    base_log_odds: float,
+    at_ms: int,
+    step_ms: int,
+    first: dict[str, Any] | None = None,
+    c: AdaptConstants | None = None,
+) -> tuple[float, Adaptation]:
+    """The offset a flag at ``at_ms`` had to pass, and the adaptation it was judged by:
+    the series' records on ranges that ended before it (as the ranker's ``prior_*``
+    features count them), folded and relaxed to ``at_ms``, raised by the context rules
+    its flag (``first``: an anomaly record with direction, value and spread) resembles.
+    What the ranker sees of an alert whenever its features are built (when it fires,
+    or later when it is labelled), so training rows match the rows scored."""
+    c = c or AdaptConstants()
+    before = [r for r in records if int(r.get("end", r.get("start", 0))) < at_ms]
+    a = adapt(before, base_log_odds, c, step_ms=step_ms)
+    offset = a.current(at_ms, step_ms)
+    if a.signatures and first is not None and first.get("spread") is not None:
+        raised = context_raise(
+            a.signatures,
+            np.array([int(first.get("direction", 0))]),
+            np.array([float(first["value"])]),
+            np.array([float(first["spread"])]),
+            minute_of_day(np.array([at_ms])),
+            base_log_odds,
+            c,
+            now=float(at_ms),
+            step=float(step_ms),
+        )
+        offset = max(offset, float(raised[0]))
+    return offset, a
+
+
 def labelled_context(flags: Sequence[dict[str, Any]]) -> dict[str, float] | None:
     """What a labelled alert looked like, from its flags (anomaly records, time order):
     the side of its most surprising flag, the most and least extreme values of its

@@ -21,7 +21,7 @@ from msgspec.structs import replace
 
 from tsad.detect.incidents import Incident
 from tsad.errors import FeedbackNotFound, SeriesNotFound
-from tsad.feedback.adapt import Adaptation, adapt, labelled_context, logit
+from tsad.feedback.adapt import Adaptation, adapt, labelled_context, logit, offset_at
 from tsad.feedback.features import AlertContext, alert_features
 from tsad.feedback.ranker import RankerStatus, TrainedRanker, train
 from tsad.feedback.records import FeedbackInput, appended, check_input, matching, new_record
@@ -137,26 +137,27 @@ class FeedbackDesk:
         step = int(state.meta.step_ms or 60_000)
         from tsad.detect.threshold import threshold_log_odds
 
-        sens = self.service.series_sensitivity(state)
+        base = threshold_log_odds(self.service.base_sensitivity(state))
         records = await self.service.buffer.get_feedback(series_id)
         earlier = [i for i in incidents if i.start < before]
         past = await self.service.buffer.window(series_id, None, before - 1)
         seen = past.y[np.isfinite(past.y)]
         first = first or {}
         spread = first.get("spread")
+        # the threshold the alert met when it fired (labels made since do not count)
+        offset, then = offset_at(records, base, before, step, first if first else None)
         return AlertContext(
             step_ms=step,
             earlier_starts=[i.start for i in earlier],
             earlier_ends=[i.end for i in earlier],
             prior_labels=[r["label"] for r in records if int(r["end"]) < before],
-            threshold_log_odds=threshold_log_odds(sens),
-            offset=threshold_log_odds(sens)
-            - threshold_log_odds(self.service.base_sensitivity(state)),
+            threshold_log_odds=base + offset,
+            offset=offset,
             value=float(first.get("value", math.nan)),
             spread=float(spread) if spread is not None else math.nan,
             seen_low=float(seen.min()) if seen.shape[0] else math.nan,
             seen_high=float(seen.max()) if seen.shape[0] else math.nan,
-            signatures=adaptation_of(state).signatures,
+            signatures=then.signatures,
         )
 
     async def _labelled_alert(
