@@ -1,33 +1,35 @@
-"""Ranking-score study, second round (issue 13): ideas left by ``nab_score_study.py``.
+"""Ranking-score study, second round (issue 13): the ideas ``nab_score_study.py`` left.
 
-nice python3 benchmarks/nab_rank_study.py [--data DIR] [--cache /work/cache/nab-shipped]
+nice python3 benchmarks/nab_rank_study.py [--cache /work/cache/nab-shipped]
+    [--base before|shipped] [--only LABEL,...] [--grid NAME] [--attribute]
+    [--two-origin min|max|mean|wide|older --cache DIR] [--flat-sigma median|first]
+    [--ref-mean ref|half]
 
-Scorer-only variants on cached bands (``benchmarks/nab_cv.py --cache``). ``RankScorer``
-is a parametrised twin of ``tsad.detect.residual_score.ScorerState.update`` (at its
-defaults it reproduces the shipped scores exactly, checked first) with:
+Scorer variants on cached bands (``benchmarks/nab_cv.py --cache``). ``RankScorer`` is a
+parametrised twin of ``tsad.detect.residual_score.ScorerState.update``: ``SHIPPED``
+reproduces the shipped scores exactly (checked first), ``Params()`` is the scorer at
+acb3f4b (before the re-alarm rule). Knobs: a re-alarm margin after an incident that
+alarmed (shipped), channel offsets, a per-series tail index (running Hill estimate) and
+a per-series record-break-rate calibration, the sum of channels instead of the largest,
+longer burst, one-step-move and weekly channels, per-channel record half-lives, record
+floor, range bonus, refractory. Band transforms: two forecast origins per point
+(``nab_two_origin.py``), a width constant over each refit, the band re-centred on the
+seasonal reference.
 
-* **channel offsets**: a constant added to one channel's log-odds (the residual
-  channel gives most false positives);
-* **tail index**: each record channel's log ratio multiplied by the series' own tail
-  index (a running Hill estimate over exceedances of a running quantile): breaking a
-  record by 20 % is rare on a light-tailed series and common on a heavy-tailed one —
-  a per-series calibration of how often a channel breaks its record;
-* **break-rate calibration**: each channel's log-odds lowered by ``α·log`` of how
-  often that channel has broken its record lately (decayed), against one break per
-  half-life;
-* **combination**: the largest channel (shipped) or the sum of the positive ones;
-* a longer refractory.
-
-Prints, per variant, the ranking score, the flags in sample and held out (sensitivity
-chosen on three folders) and flags per 1,000 after probation; then the constants of the
-best families chosen jointly with the sensitivity by leave-one-folder-out. ``--attribute``
-prints, at the best threshold, which channel fired each false positive and each first
-detection in a window, and each missed window's best score.
+Each row: the ranking score (best threshold afterwards), the ranking held out (the
+threshold chosen on three folders, the fourth scored at it), the flags in sample and held
+out (sensitivity chosen on three folders), flags per 1,000 after probation and on
+artificialNoAnomaly. ``--grid`` chooses a family's constants by leave-one-folder-out (for
+the flags with the sensitivity; for the ranking with the threshold). ``--attribute``
+prints, at the best threshold, which channel set each false positive and each first
+detection in a window, and each missed window's best score. Figures: benchmarks/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import itertools
 import math
 from collections.abc import Callable
@@ -76,6 +78,7 @@ class Params:
     hl_burst: float = 0.0  # own half-life of the burst record (0: half_life)
     hl_z: float = 0.0
     hl_seasonal: float = 0.0
+    weekly: float = math.nan  # bonus of a channel against the median of 1–3 weeks back
 
 
 class RankScorer:
@@ -86,6 +89,9 @@ class RankScorer:
         self.rec = dict.fromkeys(("z", "burst", "seasonal", "jump", "long"), -math.inf)
         self.long: list[float] = []
         self.rec["step"] = -math.inf
+        self.rec["weekly"] = -math.inf
+        self.base_weekly = -math.inf
+        self.wref = math.nan
         self.last_ref = math.nan
         self.lo, self.hi, self.last = math.inf, -math.inf, None
         self.incident, self.age = -math.inf, 0
@@ -176,6 +182,14 @@ class RankScorer:
                 ch["step"] = _ratio(d, max(rec["step"], floor)) + p.step_bonus
             rec["step"] = max(rec["step"], d)
         self.last_ref = ref
+        wref = self.wref
+        if math.isfinite(p.weekly) and math.isfinite(wref):
+            wd = abs(y - wref)
+            if wd > floor:
+                ch["weekly"] = _ratio(wd, max(rec["weekly"], floor)) + p.weekly
+            if math.isfinite(self.incident):
+                wd = min(wd, max(self.base_weekly, floor) * math.exp(rs.INCIDENT_LEARN))
+            rec["weekly"] = max(rec["weekly"], wd)
         if p.long_burst:
             self.long.append(z)
             if len(self.long) > p.long_burst:
@@ -205,6 +219,7 @@ class RankScorer:
         if not damped and log_odds > 0:
             if not math.isfinite(self.incident):
                 self.base = before
+                self.base_weekly = rec["weekly"]
             self.incident, self.age = log_odds, 0
         if math.isfinite(self.incident):
             cap = math.exp(rs.INCIDENT_LEARN)
@@ -226,6 +241,7 @@ def _ratio(x: float, record: float) -> float:
 
 
 PARAMS = Params()
+WREF: list[np.ndarray] = []  # the weekly reference of the file being scored
 SHIPPED = Params(refire_from=rs.ALARM_LOG_ODDS, refire_margin=rs.REFIRE_MARGIN)
 WINNERS: dict[int, list[str]] = {}  # id(y) → winning channel per point (attribution)
 
@@ -239,15 +255,33 @@ def rank_scores(
     r = ref if ref is not None else np.full(y.shape[0], np.nan)
     out = np.zeros(y.shape[0])
     win = [""] * y.shape[0]
+    w = WREF[0] if WREF and WREF[0].shape[0] == y.shape[0] else np.full(y.shape[0], np.nan)
     rows = zip(y.tolist(), mean.tolist(), sigma.tolist(), r.tolist(), strict=True)
     for i, (a, b, c, d) in enumerate(rows):
         if math.isnan(b) or math.isnan(c):
             continue
+        scorer.wref = float(w[i])
         out[i] = scorer.update(a, b, c, d)
         ch = scorer.last_channels
         win[i] = max(ch, key=lambda k: ch[k])
     WINNERS[0] = win
     return out, np.ones(y.shape[0]), rs.ScorerState(season=season)
+
+
+_RUN_FILE = nab_cv.run_file
+
+
+def _run_file(f: Any, b: dict[str, np.ndarray], sens: float) -> Any:
+    """``nab_cv.run_file`` with the file's weekly reference set for ``RankScorer``."""
+    season = int(b["season"])
+    y = f.value[b["keep"]]
+    WREF[:] = [
+        rs.lagged_median(y, 7 * season, [-1, -2, -3]) if season > 1 else np.full(y.shape, np.nan)
+    ]
+    return _RUN_FILE(f, b, sens)
+
+
+nab_cv.run_file = _run_file
 
 
 def evaluate(corpus: Any, bands: Any, params: Params) -> dict[str, Any]:
@@ -257,10 +291,11 @@ def evaluate(corpus: Any, bands: Any, params: Params) -> dict[str, Any]:
         return nab_cv.evaluate(corpus, bands)  # type: ignore[no-any-return]
 
 
-def row(label: str, r: dict[str, Any]) -> str:
+def row(label: str, r: dict[str, Any], held_rank: float | None = None) -> str:
+    held = "" if held_rank is None else f" {held_rank:.2f} |"
     return (
-        f"| {label} | {r['rank']:.2f} | {r['flags_in_sample']:.2f} @{r['in_sample_sens']:g} | "
-        f"{r['flags_held_out']:.2f} | {r['per1000']:.2f} | {r['per1000_quiet']:.2f} |"
+        f"| {label} | {r['rank']:.2f} |{held} {r['flags_in_sample']:.2f} @{r['in_sample_sens']:g} "
+        f"| {r['flags_held_out']:.2f} | {r['per1000']:.2f} | {r['per1000_quiet']:.2f} |"
     )
 
 
@@ -359,7 +394,7 @@ def attribute(corpus: Any, bands: Any, params: Params) -> None:
 
 
 VARIANTS: list[tuple[str, dict[str, Any]]] = [
-    ("scorer at acb3f4b", {}),
+    ("base scorer (--base)", {}),
     ("residual offset −0.25", {"off_residual": -0.25}),
     ("residual offset −0.5", {"off_residual": -0.5}),
     ("residual offset −1", {"off_residual": -1.0}),
@@ -381,6 +416,15 @@ VARIANTS: list[tuple[str, dict[str, Any]]] = [
     ("seasonal step channel", {"step": "seasonal"}),
     ("step channel −0.5", {"step": "raw", "step_bonus": -0.5}),
     ("seasonal step channel −0.5", {"step": "seasonal", "step_bonus": -0.5}),
+    ("record floor 1.25", {"record_floor": 1.25}),
+    ("record floor 1.5", {"record_floor": 1.5}),
+    ("range bonus 3", {"range_bonus": 3.0}),
+    ("range bonus 4", {"range_bonus": 4.0}),
+    ("residual record half-life 600", {"hl_z": 600.0}),
+    ("burst record half-life 1200, residual 600", {"hl_z": 600.0, "hl_burst": 1200.0}),
+    ("+ weekly channel (median of 1–3 weeks back), bonus 0", {"weekly": 0.0}),
+    ("+ weekly channel, bonus −0.5", {"weekly": -0.5}),
+    ("+ weekly channel, bonus +0.5", {"weekly": 0.5}),
     ("refractory 144", {"refractory": 144}),
     ("refractory 288", {"refractory": 288}),
 ]
@@ -391,8 +435,10 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=Path("/work/shared/data/nab"))
     ap.add_argument("--cache", type=Path, default=Path("/work/cache/nab-shipped"))
     ap.add_argument("--attribute", action="store_true")
+    ap.add_argument("--base", default="before", help="before (acb3f4b) | shipped: variants' base")
     ap.add_argument("--only", default="", help="comma-separated variant labels (prefixes)")
     ap.add_argument("--grid", default="", help="name of a LOFO grid to run")
+    ap.add_argument("--ref-mean", default="", help="ref|half: band centred on the reference")
     ap.add_argument("--flat-sigma", default="", help="median|first: width constant per refit")
     ap.add_argument(
         "--two-origin", default="", help="min|max|mean|wide|older: nab_two_origin bands"
@@ -400,6 +446,9 @@ def main() -> None:
     a = ap.parse_args()
     corpus = load_corpus(a.data)
     bands = {f.key: nab_cv.cached_bands(f, "auto", a.cache) for f in corpus.files}
+    if a.ref_mean:
+        for f in corpus.files:
+            bands[f.key] = ref_mean(bands[f.key], a.ref_mean)
     if a.flat_sigma:
         for f in corpus.files:
             ts = f.ts[bands[f.key]["keep"]]
@@ -434,13 +483,21 @@ def main() -> None:
         }
         print(f"  held-out ranking (standard): {held_out_ranking(corpus, items):.2f}")
         return
-    head = "| variant | score | flags in sample | flags held out | /1,000 | quiet /1,000 |"
-    print(head + "\n|---|---|---|---|---|---|")
+    head = (
+        "| variant | score | score held out | flags in sample | flags held out "
+        "| /1,000 | quiet /1,000 |"
+    )
+    print(head + "\n|---|---|---|---|---|---|---|")
     only = [s for s in a.only.split(",") if s]
     for label, kw in VARIANTS:
         if only and not any(label.startswith(o) for o in only):
             continue
-        print(row(label, evaluate(corpus, bands, replace(Params(), **kw))), flush=True)
+        base = SHIPPED if a.base == "shipped" else Params()
+        params = replace(base, **kw)
+        r = evaluate(corpus, bands, params)
+        with contextlib.redirect_stdout(io.StringIO()):
+            held = held_out_ranking(corpus, {"v": file_items(corpus, bands, params)})
+        print(row(label, r, held), flush=True)
 
 
 def two_origin(b: dict[str, np.ndarray], how: str) -> dict[str, np.ndarray]:
@@ -470,6 +527,16 @@ def two_origin(b: dict[str, np.ndarray], how: str) -> dict[str, np.ndarray]:
         np.where(pick2, lo2, lo1),
         np.where(pick2, hi2, hi1),
     )
+    return out
+
+
+def ref_mean(b: dict[str, np.ndarray], how: str) -> dict[str, np.ndarray]:
+    """The band re-centred on the seasonal reference (``ref``: the seasonal median
+    1–3 seasons back) or on the mean of it and the forecast; the width kept."""
+    out = dict(b)
+    m, ref = b["mean"], b["ref"]
+    new = np.where(np.isfinite(ref), ref if how == "ref" else (ref + m) / 2, m)
+    out["mean"], out["lo"], out["hi"] = new, b["lo"] - m + new, b["hi"] - m + new
     return out
 
 
@@ -507,6 +574,18 @@ GRIDS: dict[str, dict[str, list[Any]]] = {
         "hl_z": [0, 600.0, 1200.0],
     },
     "hls": {"refire_from": [0.5], "refire_margin": [3.0], "hl_seasonal": [150.0, 0, 600.0, 1200.0]},
+    "step": {
+        "refire_from": [0.5],
+        "refire_margin": [3.0],
+        "step": ["", "seasonal"],
+        "step_bonus": [-1.0, -0.75, -0.5, -0.25],
+    },
+    "floor-hl": {
+        "refire_from": [0.5],
+        "refire_margin": [3.0],
+        "record_floor": [1.0, 1.25, 1.5],
+        "hl_z": [0, 600.0],
+    },
     "refire": {"refire_from": [0.3, 0.5, 0.7, 1.0], "refire_margin": [0.0, 1.0, 2.0, 3.0]},
 }
 
