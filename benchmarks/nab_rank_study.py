@@ -78,6 +78,8 @@ class Params:
     hl_burst: float = 0.0  # own half-life of the burst record (0: half_life)
     hl_z: float = 0.0
     hl_seasonal: float = 0.0
+    alert_penalty: float = 0.0  # log-odds off per log(1 + decayed count of alarms)
+    alert_memory: float = 3000.0
     weekly: float = math.nan  # bonus of a channel against the median of 1–3 weeks back
 
 
@@ -92,6 +94,7 @@ class RankScorer:
         self.rec["weekly"] = -math.inf
         self.base_weekly = -math.inf
         self.wref = math.nan
+        self.alerts = 0.0
         self.last_ref = math.nan
         self.lo, self.hi, self.last = math.inf, -math.inf, None
         self.incident, self.age = -math.inf, 0
@@ -207,6 +210,9 @@ class RankScorer:
         else:
             log_odds = max(ch.values())
         self.last_channels = ch
+        if p.alert_penalty:
+            self.alerts *= 2.0 ** (-1.0 / p.alert_memory)
+            log_odds -= p.alert_penalty * math.log1p(self.alerts)
         trusted = self.n >= rs.warmup_points(self.season)
         self.n += 1
         self.age += 1
@@ -221,6 +227,8 @@ class RankScorer:
                 self.base = before
                 self.base_weekly = rec["weekly"]
             self.incident, self.age = log_odds, 0
+            if log_odds >= rs.ALARM_LOG_ODDS:
+                self.alerts += 1.0
         if math.isfinite(self.incident):
             cap = math.exp(rs.INCIDENT_LEARN)
             z = min(z, max(self.base[0], rf) * cap)
@@ -425,6 +433,9 @@ VARIANTS: list[tuple[str, dict[str, Any]]] = [
     ("+ weekly channel (median of 1–3 weeks back), bonus 0", {"weekly": 0.0}),
     ("+ weekly channel, bonus −0.5", {"weekly": -0.5}),
     ("+ weekly channel, bonus +0.5", {"weekly": 0.5}),
+    ("alarm-rate penalty 0.2 per log(1 + alarms), memory 3,000", {"alert_penalty": 0.2}),
+    ("alarm-rate penalty 0.4, memory 3,000", {"alert_penalty": 0.4}),
+    ("alarm-rate penalty 0.4, memory 10,000", {"alert_penalty": 0.4, "alert_memory": 1e4}),
     ("refractory 144", {"refractory": 144}),
     ("refractory 288", {"refractory": 288}),
 ]
