@@ -1,7 +1,9 @@
 """Replay variant for the ranking study: each point's band from the latest refit *and*
 from the one before it (one horizon further ahead), cached per file.
 
-nice python3 benchmarks/nab_two_origin.py [--data DIR] [--out /work/cache13/two-origin]
+nice python3 benchmarks/nab_two_origin.py [--data DIR] [--out /work/cache13/two]
+
+Writes ``OUT/auto/<folder>__<file>.npz`` (the layout ``nab_cv.cached_bands`` reads).
 
 Same refit positions, history cleaning and forecaster as ``replay_bands`` (tsad.detect.
 online); each fit forecasts two horizons, the second of which is kept as the "older
@@ -70,11 +72,11 @@ def two_origin(f: NabFile, model: str = "auto") -> dict[str, np.ndarray]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=Path("/work/shared/data/nab"))
-    ap.add_argument("--out", type=Path, default=Path("/work/cache13/two-origin"))
+    ap.add_argument("--out", type=Path, default=Path("/work/cache13/two"))
     a = ap.parse_args()
-    a.out.mkdir(parents=True, exist_ok=True)
+    (a.out / "auto").mkdir(parents=True, exist_ok=True)
     for f in load_corpus(a.data).files:
-        path = a.out / f.key.replace("/", "__").replace(".csv", ".npz")
+        path = a.out / "auto" / f.key.replace("/", "__").replace(".csv", ".npz")
         if not path.is_file():
             np.savez(path, **two_origin(f))  # type: ignore[arg-type]
             print(f.key, flush=True)
