@@ -61,6 +61,8 @@ class Params:
     refractory: int = rs.REFRACTORY
     channels: tuple[str, ...] = ("residual", "burst", "seasonal", "range")
     refire: float = 0.0  # extra log-odds a point must add to re-fire inside an incident
+    alarm: float = rs.ALARM_LOG_ODDS  # incidents this strong need ``alarm_margin`` more
+    alarm_margin: float = rs.REFIRE_MARGIN
     alert_penalty: float = 0.0  # log-odds off per log(1 + decayed incident count)
     alert_memory: float = 2000.0
     z_scale: str = "band"  # "band", "own" (recent |residual|) or "lead" (per lead bucket)
@@ -184,6 +186,8 @@ class StudyScorer:
         if self.age > p.refractory:
             self.incident = -math.inf
         margin = p.refire if math.isfinite(self.incident) else 0.0
+        if self.incident >= p.alarm:
+            margin += p.alarm_margin
         damped = log_odds <= self.incident + margin or not trusted
         if not damped and log_odds > 0:
             if not math.isfinite(self.incident):

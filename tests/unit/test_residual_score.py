@@ -3,10 +3,14 @@ per incident, and resumable from its stored state (the hot path)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from tsad.detect.residual_score import (
+    ALARM_LOG_ODDS,
     DAMP,
+    REFIRE_MARGIN,
     ScorerState,
     insample_reference,
     residual_scores,
@@ -89,6 +93,26 @@ def test_a_repeat_right_after_an_incident_is_damped() -> None:
     y[400], y[410] = 15.0, 12.0
     s = _scores(y, mean, sigma)
     assert s[410] < 1e-3 * s[400] * 1.01
+
+
+def test_an_alarmed_incident_that_worsens_a_little_does_not_re_alarm() -> None:
+    """After an alarm, a worse point of the same incident stays damped unless it beats
+    the alarm by the re-fire margin; one far worse alarms again."""
+    noise, _, sigma = _noise(600, seed=2)
+    mean = 100.0 * np.sin(np.arange(600) * 2 * np.pi / 50)  # values stay inside ±100
+    y = mean + noise
+    y[400] = mean[400] + 6.0
+    first = _scores(y, mean, sigma)[400]
+    alarm = math.log(first / (1 - first))
+    assert alarm >= ALARM_LOG_ODDS
+    y[405] = mean[405] - 6.0 * math.exp(alarm + 0.5)  # worse than the alarm, inside the range
+    s = _scores(y, mean, sigma)
+    assert s[405] < DAMP  # damped: one incident, one alarm
+    undamped = s[405] / DAMP
+    assert math.log(undamped / (1 - undamped)) > alarm  # it would have alarmed again
+    assert math.log(undamped / (1 - undamped)) < alarm + REFIRE_MARGIN  # but not by the margin
+    y[410] = 1e6  # far past anything: alarms again
+    assert _scores(y, mean, sigma)[410] > 0.99
 
 
 def test_state_round_trip_continues_the_same_stream() -> None:
