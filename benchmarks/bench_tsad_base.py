@@ -67,14 +67,14 @@ def _seasonal_naive(y: FloatArray) -> FloatArray:
     return np.resize(y[-SEASON:], H)
 
 
-def evaluate(series: list[M4Series], days: int) -> dict[str, Score]:
+def evaluate(series: list[M4Series], days: int, weights: Path | None = None) -> dict[str, Score]:
     from tsad.models.pretrained_base import BaseModelForecaster
     from tsad.models.stats import StatsForecaster
 
     hist = [s.train[-days * SEASON :] for s in series]
     ts = [np.arange(y.shape[0], dtype=np.int64) * HOUR for y in hist]
     out: dict[str, Score] = {}
-    base = BaseModelForecaster().forecast_many(
+    base = BaseModelForecaster(root=weights).forecast_many(
         [Series(t, y) for t, y in zip(ts, hist, strict=True)], HOUR, H, [95]
     )
     out["tsad-base"] = score(
@@ -97,7 +97,7 @@ def evaluate(series: list[M4Series], days: int) -> dict[str, Score]:
     return out
 
 
-def accuracy(days: list[int], limit: int | None) -> None:
+def accuracy(days: list[int], limit: int | None, weights: Path | None = None) -> None:
     import torch
 
     torch.set_num_threads(1)
@@ -106,7 +106,7 @@ def accuracy(days: list[int], limit: int | None) -> None:
         print(f"{label}: {len(series)} series, h={H}")
         print("days  model            sMAPE   MASE    OWA  cov95")
         for d in days:
-            for name, sc in evaluate(series, d).items():
+            for name, sc in evaluate(series, d, weights).items():
                 print(f"{d:4d}  {name:14s} {sc.row()}", flush=True)
 
 
@@ -156,9 +156,12 @@ def main() -> None:
     parser.add_argument("part", choices=["accuracy", "latency"])
     parser.add_argument("--days", default="2,4,7,13")
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument(
+        "--weights", type=Path, default=None, help="a trained model directory (default: bundled)"
+    )
     args = parser.parse_args()
     if args.part == "accuracy":
-        accuracy([int(d) for d in args.days.split(",")], args.limit)
+        accuracy([int(d) for d in args.days.split(",")], args.limit, args.weights)
     else:
         latency()
 

@@ -48,8 +48,8 @@ MAX_EXPECTED = 100
 #: context rule: see ``context_raise`` (NaN margin: off)
 CTX_MARGIN = 0.01  # just past the false positive's peak, like MARGIN
 #: in spreads; picked on every NAB folder on the current bands (benchmarks/README.md)
-CTX_TOLERANCE = 0.5
-CTX_MINUTES = 120.0
+CTX_TOLERANCE = 4.0
+CTX_MINUTES = 30.0
 #: false-positive signatures kept per series (the newest): the hot path checks each
 MAX_SIGNATURES = 16
 

@@ -135,7 +135,7 @@ FEATURE_SETS: dict[str, tuple[str, ...]] = {
     "all": FEATURES,
 }  # fmt: skip
 #: the set the ranker uses (chosen on every NAB folder; benchmarks/README.md)
-RANKED = "margin"
+RANKED = "margin+history"
 
 
 def vector(row: dict[str, Any], names: Sequence[str] = FEATURES) -> list[float]:
