@@ -40,6 +40,9 @@ CANDIDATES: dict[str, tuple[str, Variant, int]] = {
     "nhits14_s1": ("nhits", Variant(14, "standard", True, 3000), 1),
     "nhits20_s2": ("nhits", Variant(20, "standard", True, 3000), 2),
     "nhits17_s3": ("nhits", Variant(17, "standard", True, 3000), 3),
+    # more NHITS seeds / inputs: a fourth member trains beside the third with --jobs 2
+    "nhits14_s4": ("nhits", Variant(14, "standard", True, 3000), 4),
+    "nhits24_s5": ("nhits", Variant(24, "standard", True, 3000), 5),
     # PatchTST at its searched defaults (14-day input, patch 24/12, standard + RevIN)
     "ptst14_mq_1500": ("patchtst", Variant(14, None, False, 1500), 1),
     "ptst14_pt_1500": ("patchtst", Variant(14, None, True, 1500), 1),
@@ -169,7 +172,7 @@ def combos(cache: Path, seed: int) -> None:
 
 
 #: the ensemble's members (tsad.models.ensemble)
-SHIPPED = "stats+nhits14_s1+nhits20_s2+nhits17_s3+snaive_day+snaive_2weeks_mean"
+SHIPPED = "stats+nhits14_s1+nhits20_s2+nhits17_s3+nhits24_s5+snaive_day+snaive_2weeks_mean"
 
 
 class _FastOWA:

@@ -1,4 +1,4 @@
-"""The ``ensemble`` model: stats plus three global NHITS members, real (tiny) fits."""
+"""The ``ensemble`` model: stats, global NHITS and seasonal-naive members, real (tiny) fits."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 
 HOUR = 3_600_000
 T0 = 1_700_000_000_000
-N = 600  # the longest member input is 20 days (480 points) + a 48-step horizon
+N = 600  # the longest member input is 512 points (21 days) + a 48-step horizon
 
 
 def seasonal(seed: int, n: int = N) -> Series:
@@ -114,7 +114,8 @@ def test_members_trained_in_processes_forecast_like_members_trained_in_turn(
     seen: list[tuple[int, int]] = []
     two = EnsembleForecaster(settings(tmp_path / "two"))
     two.fit_many(data, HOUR, 48, max_steps=3, workers=2, progress=lambda i, n: seen.append((i, n)))
-    assert seen and seen[-1] == (9, 9), "progress should reach 3 members x 3 steps"
+    total = 3 * len(two.members)
+    assert seen and seen[-1] == (total, total), "progress should reach every member x 3 steps"
     a = one.forecast(history, HOUR, 24, [95]).band
     b = two.forecast(history, HOUR, 24, [95]).band
     np.testing.assert_allclose(b.mean, a.mean, rtol=1e-5)

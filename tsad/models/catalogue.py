@@ -70,7 +70,7 @@ CATALOGUE: tuple[ModelEntry, ...] = (
     ),
     ModelEntry(
         name="ensemble",
-        summary="median of stats and three NHITS members",
+        summary="median of stats, four NHITS and two seasonal-naive members",
         backend="tsad.models.ensemble:EnsembleForecaster",
         extra="neural",
         global_fit=True,
