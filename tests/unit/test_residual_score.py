@@ -115,6 +115,23 @@ def test_an_alarmed_incident_that_worsens_a_little_does_not_re_alarm() -> None:
     assert _scores(y, mean, sigma)[410] > 0.99
 
 
+def test_an_incident_ages_over_points_past_the_band() -> None:
+    """Unscored points (no band) still age an incident: a spike after a stretch longer
+    than the refractory period past the band is a new incident, not a damped repeat."""
+    noise, _, sigma = _noise(600, seed=2)
+    mean = 100.0 * np.sin(np.arange(600) * 2 * np.pi / 50)
+    y = mean + noise
+    y[400] = mean[400] + 6.0
+    first = _scores(y, mean, sigma)[400]
+    alarm = math.log(first / (1 - first))
+    gap = mean.copy()
+    gap[401:480] = np.nan  # the band ran out: 79 points unscored
+    y[485] = mean[485] - 6.0 * math.exp(alarm + 0.5)  # worse, but not by the re-fire margin
+    s = _scores(y, gap, sigma)
+    assert s[401:480].max() == 0.0
+    assert s[485] > first  # scored in full: a new incident
+
+
 def test_state_round_trip_continues_the_same_stream() -> None:
     """Scoring in chunks through stored JSON state equals scoring the stream at once."""
     y, mean, sigma = _noise(700, seed=5)

@@ -296,6 +296,9 @@ def residual_scores(
     rows = zip(y.tolist(), mean.tolist(), sigma.tolist(), r.tolist(), strict=True)
     for i, (a, b, c, d) in enumerate(rows):
         if math.isnan(b) or math.isnan(c):
+            # unscored (no band here) and not learnt — but time passes, so an open
+            # incident ages: a spike after a stretch past the band is a new incident
+            st.incident_age += 1
             out[i], rec[i] = 0.0, math.nan
             continue
         out[i], rec[i] = st.update(a, b, c, d)
