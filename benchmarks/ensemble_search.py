@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from m4_holdout import load, score
 
 from tsad.bench.m4 import STEP_MS, H
+from tsad.models.naive import lagged
 from tsad.models.neural_spec import Variant
 from tsad.series import Series
 from tsad.settings import ModelSettings
@@ -103,21 +104,13 @@ def _floor(series: list) -> np.ndarray:
     return np.array([float(np.min(s.train[-FIT_WINDOW:])) for s in series])
 
 
-def _lagged(y: np.ndarray, lag: int) -> np.ndarray:
-    """The ``H`` values ``lag`` steps before each forecast step (repeating the last
-    ``lag`` when ``lag`` < ``H``)."""
-    if lag >= H:
-        return y[len(y) - lag : len(y) - lag + H]
-    return np.tile(y[-lag:], -(-H // lag))[:H]
-
-
 #: members that need no fit: seasonal naive at a day and a week, and the mean of
 #: the last two weeks (hourly data: season 24, week 168)
 NAIVE = {
-    "snaive_day": lambda y: _lagged(y, 24),
-    "snaive_week": lambda y: _lagged(y, 168),
-    "snaive_week2": lambda y: _lagged(y, 336),
-    "snaive_2weeks_mean": lambda y: (_lagged(y, 168) + _lagged(y, 336)) / 2,
+    "snaive_day": lambda y: lagged(y, 24, H),
+    "snaive_week": lambda y: lagged(y, 168, H),
+    "snaive_week2": lambda y: lagged(y, 336, H),
+    "snaive_2weeks_mean": lambda y: (lagged(y, 168, H) + lagged(y, 336, H)) / 2,
 }
 
 

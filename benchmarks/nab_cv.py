@@ -55,6 +55,25 @@ def run_file(f: NabFile, b: dict[str, np.ndarray], sens: float) -> tuple[np.ndar
     return score, score
 
 
+def joint_lofo(corpus, table, describe=str) -> float:
+    """Constants and sensitivity chosen together on three folders, scored on the fourth.
+
+    ``table`` maps each setting to its ``evaluate`` result; for every folder the
+    (setting, sensitivity) whose flags score best on the other folders is scored on it,
+    and the held-out folders' raw totals are normalised like the corpus'."""
+    held = 0.0
+    for fold in sorted({f.folder for f in corpus.files}):
+        train = [f.key for f in corpus.files if f.folder != fold]
+        test = [f.key for f in corpus.files if f.folder == fold]
+        best = max(
+            ((v, sv) for v, r in table.items() for sv in r["per_file"]),
+            key=lambda p: sum(table[p[0]]["per_file"][p[1]][k] for k in train),
+        )
+        held += sum(table[best[0]]["per_file"][best[1]][k] for k in test)
+        print(f"  {fold}: picked {describe(best[0])}, sensitivity {best[1]:g}", flush=True)
+    return next(iter(table.values()))["norm"](held)
+
+
 def evaluate(corpus, bands, profile="standard"):
     cost = PROFILES[profile]
     scores = {}
@@ -168,20 +187,8 @@ def main() -> None:
             f"held-out(sens only) {r['flags_held_out']:.2f} picks {r['picks']}",
             flush=True,
         )
-    # constants and sensitivity chosen together on three folders, scored on the fourth
-    folders = sorted({f.folder for f in corpus.files})
-    held = 0.0
-    for fold in folders:
-        train = [f.key for f in corpus.files if f.folder != fold]
-        test = [f.key for f in corpus.files if f.folder == fold]
-        best = max(
-            ((v, sv) for v, r in table.items() for sv in r["per_file"]),
-            key=lambda p: sum(table[p[0]]["per_file"][p[1]][k] for k in train),
-        )
-        held += sum(table[best[0]]["per_file"][best[1]][k] for k in test)
-        print(f"held-out {fold}: picked {dict(zip(grid, best[0], strict=True))} sens {best[1]}")
-    any_r = next(iter(table.values()))
-    print(f"joint LOFO held-out flags (standard): {any_r['norm'](held):.2f}")
+    held = joint_lofo(corpus, table, lambda v: dict(zip(grid, v, strict=True)))
+    print(f"joint LOFO held-out flags (standard): {held:.2f}")
 
 
 if __name__ == "__main__":

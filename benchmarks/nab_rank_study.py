@@ -32,7 +32,6 @@ import contextlib
 import io
 import itertools
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -307,23 +306,6 @@ def row(label: str, r: dict[str, Any], held_rank: float | None = None) -> str:
     )
 
 
-def joint_lofo(corpus: Any, table: dict[Any, dict[str, Any]]) -> float:
-    """A family's constants and the sensitivity chosen on three folders (the flags), the
-    fourth scored."""
-    held = 0.0
-    for fold in sorted({f.folder for f in corpus.files}):
-        train = [f.key for f in corpus.files if f.folder != fold]
-        test = [f.key for f in corpus.files if f.folder == fold]
-        best = max(
-            ((v, s) for v, r in table.items() for s in r["per_file"]),
-            key=lambda p: sum(table[p[0]]["per_file"][p[1]][k] for k in train),
-        )
-        held += sum(table[best[0]]["per_file"][best[1]][k] for k in test)
-        print(f"  {fold}: picked {best[0]}, sensitivity {best[1]:g}", flush=True)
-    norm: Callable[[float], float] = next(iter(table.values()))["norm"]
-    return norm(held)
-
-
 def file_items(corpus: Any, bands: Any, params: Params) -> dict[str, Any]:
     """Per file: (NAB rows, scores) under ``params`` (standard profile)."""
     global PARAMS
@@ -487,7 +469,7 @@ def main() -> None:
             table[values] = r = evaluate(corpus, bands, replace(Params(), **kw))
             print(row(str(kw), r), flush=True)
         print(f"joint LOFO over {grid}:")
-        print(f"  held-out flags (standard): {joint_lofo(corpus, table):.2f}")
+        print(f"  held-out flags (standard): {nab_cv.joint_lofo(corpus, table):.2f}")
         items = {
             v: file_items(corpus, bands, replace(Params(), **dict(zip(grid, v, strict=True))))
             for v in table

@@ -319,18 +319,8 @@ def joint_lofo(corpus: Any, bands: Any, grid: dict[str, list[Any]]) -> float:
         table[values] = evaluate(
             corpus, bands, replace(Params(), **dict(zip(grid, values, strict=True)))
         )
-    held = 0.0
-    for fold in sorted({f.folder for f in corpus.files}):
-        train = [f.key for f in corpus.files if f.folder != fold]
-        test = [f.key for f in corpus.files if f.folder == fold]
-        best = max(
-            ((v, s) for v, r in table.items() for s in r["per_file"]),
-            key=lambda p: sum(table[p[0]]["per_file"][p[1]][k] for k in train),
-        )
-        held += sum(table[best[0]]["per_file"][best[1]][k] for k in test)
-        print(f"  {fold}: picked {dict(zip(grid, best[0], strict=True))}, sensitivity {best[1]:g}")
-    norm: Callable[[float], float] = next(iter(table.values()))["norm"]
-    return norm(held)
+    held: float = nab_cv.joint_lofo(corpus, table, lambda v: dict(zip(grid, v, strict=True)))
+    return held
 
 
 CLEANING = {

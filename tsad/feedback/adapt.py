@@ -47,7 +47,8 @@ HALF_LIFE = 150.0
 MAX_EXPECTED = 100
 #: context rule: see ``context_raise`` (NaN margin: off)
 CTX_MARGIN = 0.01  # just past the false positive's peak, like MARGIN
-#: in spreads; picked on every NAB folder on the current bands (benchmarks/README.md)
+#: in spreads and minutes of the day; what `tsad bench feedback` picks on every NAB folder
+#: with the re-alarm scorer (benchmarks/README.md, "Feedback")
 CTX_TOLERANCE = 4.0
 CTX_MINUTES = 30.0
 #: false-positive signatures kept per series (the newest): the hot path checks each
