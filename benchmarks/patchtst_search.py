@@ -65,6 +65,16 @@ CONFIGS: dict[str, tuple[int, dict[str, Any]]] = {
         {"patch_len": 24, "stride": 12, "hidden_size": 128, "linear_hidden_size": 256},
     ),
     "in336_p24_huber": (336, {"patch_len": 24, "stride": 12, "loss": "huber"}),
+    # the network forecasts the correction to the last day repeated (neural_skip.py)
+    "in336_p24_std_skip": (
+        336,
+        {"patch_len": 24, "stride": 12, "scaler_type": "standard", "naive_skip": 24},
+    ),
+    "in336_p24_skip": (336, {"patch_len": 24, "stride": 12, "naive_skip": 24}),
+    "in168_p24_std_skip": (
+        168,
+        {"patch_len": 24, "stride": 12, "scaler_type": "standard", "naive_skip": 24},
+    ),
 }
 
 

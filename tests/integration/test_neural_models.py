@@ -220,3 +220,47 @@ def test_store_prunes_old_models_but_keeps_global_ones(tmp_path: Path) -> None:
     left = {p.stem for p in (tmp_path / "nhits").glob("*.safetensors")}
     assert keys[-1] in left and keys[0] not in left and len(left) <= 2
     assert {p.stem for p in (tmp_path / "nhits").glob("[!g]*.json")} == left
+
+
+def test_naive_skip_adds_the_last_season_over_the_window_mean() -> None:
+    """naive_skip shifts every quantile by the last season minus the window mean."""
+    from dataclasses import replace
+
+    from tsad.models.neural_spec import build_module
+
+    plain_spec = make_spec("patchtst", HOUR, max_steps=5)
+    skip_spec = replace(plain_spec, arch={**plain_spec.arch, "naive_skip": 24})
+    skip, plain = build_module(skip_spec), build_module(plain_spec)
+    assert type(skip) is not type(plain)
+    plain.load_state_dict(skip.state_dict())
+    window = seasonal(seed=3, level=50.0).y[-plain_spec.input_size :]
+    diff = predict_windows(skip, window[None]) - predict_windows(plain, window[None])
+    last_day = window[-24:]
+    expected = np.tile(last_day, plain_spec.h // 24 + 1)[: plain_spec.h] - window.mean()
+    # the same shift for every quantile of every step
+    np.testing.assert_allclose(diff[0], np.repeat(expected[:, None], diff.shape[-1], 1), atol=1e-3)
+
+
+def test_naive_skip_longer_than_the_input_is_refused() -> None:
+    """A skip season longer than the input window is a configuration error."""
+    from dataclasses import replace
+
+    from tsad.models.neural_spec import build_module
+
+    spec = make_spec("patchtst", HOUR, max_steps=5)
+    with pytest.raises(ValueError, match="naive_skip"):
+        build_module(replace(spec, arch={**spec.arch, "naive_skip": spec.input_size + 1}))
+
+
+def test_untrained_naive_skip_model_is_seasonal_naive() -> None:
+    """Before any training a naive-skip PatchTST forecasts the last day repeated, every quantile."""
+    from dataclasses import replace
+
+    from tsad.models.neural_spec import build_module
+
+    spec = make_spec("patchtst", HOUR, max_steps=5)
+    module = build_module(replace(spec, arch={**spec.arch, "naive_skip": 24}))
+    window = seasonal(seed=4, level=80.0).y[-spec.input_size :]
+    q = predict_windows(module, window[None])[0]
+    expected = np.tile(window[-24:], spec.h // 24 + 1)[: spec.h]
+    np.testing.assert_allclose(q, np.repeat(expected[:, None], q.shape[-1], 1), atol=1e-3)

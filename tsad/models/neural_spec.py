@@ -185,8 +185,12 @@ def build_module(spec: NeuralSpec) -> Any:
 
     from tsad.models.neural_quiet import quiet
 
-    cls = {"nhits": NHITS, "patchtst": PatchTST}[spec.kind]
+    cls: Any = {"nhits": NHITS, "patchtst": PatchTST}[spec.kind]
     arch = dict(spec.arch)
+    if "naive_skip" in arch:
+        from tsad.models.neural_skip import skip_class
+
+        cls = skip_class(cls)
     # "loss": "huber" trains the quantile head on a Huberised pinball loss
     loss_cls = HuberMQLoss if arch.pop("loss", "mq") == "huber" else MQLoss
     with quiet():

@@ -9,7 +9,10 @@ reproduces them (seeded half of M4 Hourly; licence and provenance in
 ``tsad/models/pretrained/LICENSE-weights.md``). The network was trained on
 hourly data with a daily season, so its input is counted in *seasons*: a history
 between ``MIN_SEASONS`` seasons and one input window is extended backwards by
-repeating its first season (a periodic back-cast) before the forward pass. Horizons
+repeating its first season (a periodic back-cast) before the forward pass. The
+network forecasts the correction to the last day repeated (``naive_skip`` in its
+spec, ``tsad.models.neural_skip``), so it was trained — and is meant — for hourly
+data. Horizons
 beyond the trained one are reached by feeding the median back in.
 
 Figures (accuracy against ``stats`` and seasonal naive on truncated histories, and
