@@ -228,8 +228,10 @@ def test_naive_skip_adds_the_last_season_over_the_window_mean() -> None:
 
     from tsad.models.neural_spec import build_module
 
-    plain_spec = make_spec("patchtst", HOUR, max_steps=5)
-    skip_spec = replace(plain_spec, arch={**plain_spec.arch, "naive_skip": 24})
+    skip_spec = make_spec("patchtst", HOUR, max_steps=5)
+    assert skip_spec.arch["naive_skip"] == 24, "PatchTST skips a day by default"
+    plain_arch = {k: v for k, v in skip_spec.arch.items() if k != "naive_skip"}
+    plain_spec = replace(skip_spec, arch=plain_arch)
     skip, plain = build_module(skip_spec), build_module(plain_spec)
     assert type(skip) is not type(plain)
     plain.load_state_dict(skip.state_dict())
@@ -254,13 +256,18 @@ def test_naive_skip_longer_than_the_input_is_refused() -> None:
 
 def test_untrained_naive_skip_model_is_seasonal_naive() -> None:
     """Before any training a naive-skip PatchTST forecasts the last day repeated, every quantile."""
-    from dataclasses import replace
-
     from tsad.models.neural_spec import build_module
 
     spec = make_spec("patchtst", HOUR, max_steps=5)
-    module = build_module(replace(spec, arch={**spec.arch, "naive_skip": 24}))
+    module = build_module(spec)
     window = seasonal(seed=4, level=80.0).y[-spec.input_size :]
     q = predict_windows(module, window[None])[0]
     expected = np.tile(window[-24:], spec.h // 24 + 1)[: spec.h]
     np.testing.assert_allclose(q, np.repeat(expected[:, None], q.shape[-1], 1), atol=1e-3)
+
+
+def test_naive_skip_is_the_season_and_only_when_it_fits_the_input() -> None:
+    """PatchTST skips one season (5-minute data: 288); none when the season exceeds its input."""
+    assert make_spec("patchtst", 300_000).arch["naive_skip"] == 288
+    assert "naive_skip" not in make_spec("patchtst", 60_000).arch  # 1,440 > 512 points
+    assert "naive_skip" not in make_spec("nhits", HOUR).arch
