@@ -12,8 +12,9 @@ took each model's OWA down by 0.02-0.04).
 
 Chosen on the M4 Hourly hold-out by ``benchmarks/ensemble_search.py``: the naive
 members took the median from OWA 0.440 to 0.423 and a fourth NHITS member (21-day
-input) to 0.420; PatchTST members (quantile or point loss, 14- or 20-day input) made
-it worse in every combination tried.
+input) to 0.420. PatchTST members without the seasonal-naive skip made it worse in
+every combination tried; the skip PatchTST improves it in the search (0.4198 → 0.4186
+added, best subset 0.4164) but is not a member yet (benchmarks/README.md).
 
 The band is the ``stats`` member's band, which is calibrated per series on an
 out-of-sample holdout, re-centred on the ensemble's point forecast: each side

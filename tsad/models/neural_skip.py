@@ -11,15 +11,17 @@ scalers are affine per window, so that is seasonal naive in the series' own unit
 
 Why: on short and on noisy hourly histories seasonal naive is a strong forecast
 (benchmarks/README.md: it beats ``stats`` on both M4 and NAB with 2–13 days), and a
-network initialised near zero output starts from it instead of from nothing.
+network whose head starts at zero starts from it instead of from nothing.
 torch and neuralforecast are imported by the caller (``neural_spec.build_module``).
 """
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 
+@cache
 def skip_class(base: Any) -> Any:
     """A subclass of the neuralforecast model class ``base`` whose forward adds the
     seasonal-naive forecast of its input window to every output of the head."""

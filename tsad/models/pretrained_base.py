@@ -12,8 +12,7 @@ between ``MIN_SEASONS`` seasons and one input window is extended backwards by
 repeating its first season (a periodic back-cast) before the forward pass. The
 network forecasts the correction to the last day repeated (``naive_skip`` in its
 spec, ``tsad.models.neural_skip``), so it was trained — and is meant — for hourly
-data. Horizons
-beyond the trained one are reached by feeding the median back in.
+data. Horizons beyond the trained one are reached by feeding the median back in.
 
 Figures (accuracy against ``stats`` and seasonal naive on truncated histories, and
 predict latency): benchmarks/README.md, "Bundled model".
