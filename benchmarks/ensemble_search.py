@@ -35,8 +35,8 @@ from tsad.models.neural_spec import Variant
 from tsad.series import Series
 from tsad.settings import ModelSettings
 
-#: candidate members: name → (kind, variant, seed). The first three are the shipped
-#: NHITS members (tsad.models.ensemble.MEMBERS).
+#: candidate members: name → (kind, variant, seed). The shipped neural members
+#: (tsad.models.ensemble.MEMBERS) are nhits20_s2, nhits17_s3, nhits24_s5 and ptst14_pt_1500.
 CANDIDATES: dict[str, tuple[str, Variant, int]] = {
     "nhits14_s1": ("nhits", Variant(14, "standard", True, 3000), 1),
     "nhits20_s2": ("nhits", Variant(20, "standard", True, 3000), 2),
@@ -165,7 +165,7 @@ def combos(cache: Path, seed: int) -> None:
 
 
 #: the ensemble's members (tsad.models.ensemble)
-SHIPPED = "stats+nhits14_s1+nhits20_s2+nhits17_s3+nhits24_s5+snaive_day+snaive_2weeks_mean"
+SHIPPED = "stats+ptst14_pt_1500+nhits20_s2+nhits17_s3+nhits24_s5+snaive_day+snaive_2weeks_mean"
 
 
 class _FastOWA:

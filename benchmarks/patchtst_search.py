@@ -71,6 +71,32 @@ CONFIGS: dict[str, tuple[int, dict[str, Any]]] = {
         {"patch_len": 24, "stride": 12, "scaler_type": "standard", "naive_skip": 24},
     ),
     "in336_p24_skip": (336, {"patch_len": 24, "stride": 12, "naive_skip": 24}),
+    # width, depth and input with the skip (issue 21, stop of 2026-12-02)
+    "in336_p24_std_skip_h128": (
+        336,
+        {
+            "patch_len": 24,
+            "stride": 12,
+            "scaler_type": "standard",
+            "naive_skip": 24,
+            "hidden_size": 128,
+            "linear_hidden_size": 256,
+        },
+    ),
+    "in336_p24_std_skip_l3": (
+        336,
+        {
+            "patch_len": 24,
+            "stride": 12,
+            "scaler_type": "standard",
+            "naive_skip": 24,
+            "encoder_layers": 3,
+        },
+    ),
+    "in480_p24_std_skip": (
+        480,
+        {"patch_len": 24, "stride": 12, "scaler_type": "standard", "naive_skip": 24},
+    ),
     "in168_p24_std_skip": (
         168,
         {"patch_len": 24, "stride": 12, "scaler_type": "standard", "naive_skip": 24},

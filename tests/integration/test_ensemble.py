@@ -1,4 +1,4 @@
-"""The ``ensemble`` model: stats, global NHITS and seasonal-naive members, real (tiny) fits."""
+"""The ``ensemble`` model: stats, global NHITS/PatchTST and seasonal-naive members, tiny fits."""
 
 from __future__ import annotations
 

@@ -70,7 +70,7 @@ CATALOGUE: tuple[ModelEntry, ...] = (
     ),
     ModelEntry(
         name="ensemble",
-        summary="median of stats, four NHITS and two seasonal-naive members",
+        summary="median of stats, three NHITS, a PatchTST and two seasonal-naive members",
         backend="tsad.models.ensemble:EnsembleForecaster",
         extra="neural",
         global_fit=True,
