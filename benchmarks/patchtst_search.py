@@ -97,6 +97,17 @@ CONFIGS: dict[str, tuple[int, dict[str, Any]]] = {
         480,
         {"patch_len": 24, "stride": 12, "scaler_type": "standard", "naive_skip": 24},
     ),
+    "in480_p24_std_skip_h128": (
+        480,
+        {
+            "patch_len": 24,
+            "stride": 12,
+            "scaler_type": "standard",
+            "naive_skip": 24,
+            "hidden_size": 128,
+            "linear_hidden_size": 256,
+        },
+    ),
     "in168_p24_std_skip": (
         168,
         {"patch_len": 24, "stride": 12, "scaler_type": "standard", "naive_skip": 24},
