@@ -48,13 +48,14 @@ from tsad.models.stats import StatsForecaster
 from tsad.series import Band, Forecast, Series
 from tsad.settings import ModelSettings
 
-#: the neural members: (kind, variant, seed). Inputs are in seasons (hourly: 20, 17, 21
-#: and 14 days), per-window standard scaling (PatchTST: its default, standard under
-#: RevIN, with the seasonal-naive skip), point (MAE) loss. Chosen on the M4 Hourly
-#: holdout (benchmarks/ensemble_search.py): standard beat robust scaling for NHITS
-#: (OWA 0.515 vs 0.529 at 2,000 steps), 3,000 steps beat 2,000 (0.495 vs 0.515), 14+
-#: days of input beat 4-7 (0.57-0.64); the PatchTST, first so that it trains beside
-#: an NHITS under ``--jobs 2``, replaced a 14-day NHITS (seed 1): 0.4198 → 0.4171.
+#: the neural members: (kind, variant, seed). Inputs are in seasons (hourly: 14 days
+#: for the PatchTST, 20, 17 and 21 for the NHITS), per-window standard scaling
+#: (PatchTST: its default, standard under RevIN, with the seasonal-naive skip), point
+#: (MAE) loss. Chosen on the M4 Hourly holdout (benchmarks/ensemble_search.py):
+#: standard beat robust scaling for NHITS (OWA 0.515 vs 0.529 at 2,000 steps), 3,000
+#: steps beat 2,000 (0.495 vs 0.515), 14+ days of input beat 4-7 (0.57-0.64); the
+#: PatchTST, first so that it trains beside an NHITS under ``--jobs 2``, replaced a
+#: 14-day NHITS (seed 1): 0.4198 → 0.4171.
 MEMBERS: tuple[tuple[type[NeuralForecaster], Variant, int], ...] = (
     (PatchTSTForecaster, Variant(input_seasons=14, point_only=True, max_steps=1500), 1),
     (
