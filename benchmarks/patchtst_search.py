@@ -41,6 +41,16 @@ BASE: dict[str, Any] = {
     "revin_subtract_last": False,
 }
 
+#: the shipped shape: day-long patches, standard scaler under RevIN, seasonal-naive skip
+_STD_SKIP: dict[str, Any] = {
+    "patch_len": 24,
+    "stride": 12,
+    "scaler_type": "standard",
+    "naive_skip": 24,
+}
+#: twice the width
+_WIDE: dict[str, Any] = {"hidden_size": 128, "linear_hidden_size": 256}
+
 #: name → (input_size, arch overrides); steps/learning rate come from the command line
 CONFIGS: dict[str, tuple[int, dict[str, Any]]] = {
     # the defaults before this search (input 4 days, robust scaler on top of RevIN)
@@ -66,52 +76,14 @@ CONFIGS: dict[str, tuple[int, dict[str, Any]]] = {
     ),
     "in336_p24_huber": (336, {"patch_len": 24, "stride": 12, "loss": "huber"}),
     # the network forecasts the correction to the last day repeated (neural_skip.py)
-    "in336_p24_std_skip": (
-        336,
-        {"patch_len": 24, "stride": 12, "scaler_type": "standard", "naive_skip": 24},
-    ),
+    "in336_p24_std_skip": (336, _STD_SKIP),
     "in336_p24_skip": (336, {"patch_len": 24, "stride": 12, "naive_skip": 24}),
     # width, depth and input with the skip (issue 21, stop of 2026-12-02)
-    "in336_p24_std_skip_h128": (
-        336,
-        {
-            "patch_len": 24,
-            "stride": 12,
-            "scaler_type": "standard",
-            "naive_skip": 24,
-            "hidden_size": 128,
-            "linear_hidden_size": 256,
-        },
-    ),
-    "in336_p24_std_skip_l3": (
-        336,
-        {
-            "patch_len": 24,
-            "stride": 12,
-            "scaler_type": "standard",
-            "naive_skip": 24,
-            "encoder_layers": 3,
-        },
-    ),
-    "in480_p24_std_skip": (
-        480,
-        {"patch_len": 24, "stride": 12, "scaler_type": "standard", "naive_skip": 24},
-    ),
-    "in480_p24_std_skip_h128": (
-        480,
-        {
-            "patch_len": 24,
-            "stride": 12,
-            "scaler_type": "standard",
-            "naive_skip": 24,
-            "hidden_size": 128,
-            "linear_hidden_size": 256,
-        },
-    ),
-    "in168_p24_std_skip": (
-        168,
-        {"patch_len": 24, "stride": 12, "scaler_type": "standard", "naive_skip": 24},
-    ),
+    "in336_p24_std_skip_h128": (336, {**_STD_SKIP, **_WIDE}),
+    "in336_p24_std_skip_l3": (336, {**_STD_SKIP, "encoder_layers": 3}),
+    "in480_p24_std_skip": (480, _STD_SKIP),
+    "in480_p24_std_skip_h128": (480, {**_STD_SKIP, **_WIDE}),
+    "in168_p24_std_skip": (168, _STD_SKIP),
 }
 
 

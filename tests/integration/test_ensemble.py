@@ -49,9 +49,13 @@ def test_without_trained_members_it_raises_and_the_job_falls_back_to_stats(
 
 
 def test_trained_ensemble_forecasts_a_recentred_stats_band(tmp_path: Path) -> None:
-    """After fit_many: model_used ensemble, ordered band, each side as wide as stats'."""
+    """After fit_many (PatchTST and NHITS members stored): model_used ensemble, ordered
+    band, each side as wide as stats'."""
     ens = EnsembleForecaster(settings(tmp_path))
     ens.fit_many([seasonal(s) for s in range(3)], HOUR, 48, max_steps=3)
+    # the global fit trains a transformer member beside the NHITS ones
+    for kind in ("patchtst", "nhits"):
+        assert list((tmp_path / kind).glob("*.safetensors")), f"no {kind} member was trained"
     history = seasonal(7)
     fc = ens.forecast(history, HOUR, 24, [80, 95])
     base = ens.stats.forecast(history, HOUR, 24, [80, 95]).band
