@@ -132,8 +132,8 @@ def latency() -> None:
 
     spec, module = load_bundled()
     rng = np.random.default_rng(3)
-    # 10 days: the Lightning peer needs input + horizon points to build its one window
-    t = np.arange(10 * SEASON)
+    # the Lightning peer needs input + horizon points to build its one window
+    t = np.arange(spec.input_size + spec.h + SEASON)
     y = 100 + 10 * np.sin(2 * np.pi * t / SEASON) + rng.normal(0, 1, t.shape[0])
     s = Series((t * HOUR).astype(np.int64), y)
     fc = BaseModelForecaster()

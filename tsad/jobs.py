@@ -2,7 +2,8 @@
 
 Each takes plain arrays and settings (picklable), prepares the series, runs the
 requested forecaster and falls back to ``stats`` (``degraded=True``) when the
-requested model cannot serve this series or is unreachable.
+requested model cannot serve this series or is unreachable; a forecast of a short
+hourly series tries ``tsad-base`` first (``tsad.models.short_history``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from tsad.detect.residual_score import seasonal_reference
 from tsad.detect.robust import robust_history
 from tsad.detect.threshold import DEFAULT_SENSITIVITY
 from tsad.errors import BackendError, NotEnoughPoints, TsadError
+from tsad.models.short_history import forecast_fallbacks
 from tsad.prepare import Prepared, prepare
 from tsad.runner import shared_registry
 from tsad.series import Band, FloatArray, IntArray, Scored, season_length
@@ -62,8 +64,13 @@ class DetectOutcome:
 
 
 def _with_fallback(
-    settings: ModelSettings, model: str | None, run: Callable[[Forecaster], tuple[T, str]]
+    settings: ModelSettings,
+    model: str | None,
+    run: Callable[[Forecaster], tuple[T, str]],
+    fallbacks: Callable[[str], Sequence[str]] = lambda _: ("stats",),
 ) -> tuple[T, str, bool, str | None]:
+    """``run`` on the requested model; if it cannot serve, on each of
+    ``fallbacks(name)`` in turn (the last one's failure is raised)."""
     registry = shared_registry(settings)
     name = registry.resolve(model)
     try:
@@ -73,9 +80,18 @@ def _with_fallback(
         if name == "stats":
             raise
         reason = exc.detail if isinstance(exc, TsadError) else f"{name} unavailable: {exc}"
-        log.warning("model %s fell back to stats: %s", name, reason)
-        result, used = run(registry.get("stats"))
+    chain = [m for m in fallbacks(name) if m != name]
+    for alt in chain[:-1]:
+        try:
+            result, used = run(registry.get(alt))
+        except (NotEnoughPoints, BackendError, ImportError) as exc:
+            log.warning("model %s fell back past %s: %s", name, alt, exc)
+            continue
+        log.warning("model %s fell back to %s: %s", name, alt, reason)
         return result, used, True, reason
+    log.warning("model %s fell back to %s: %s", name, chain[-1], reason)
+    result, used = run(registry.get(chain[-1]))
+    return result, used, True, reason
 
 
 def _report(p: Prepared, used: str, degraded: bool, reason: str | None) -> Report:
@@ -97,7 +113,10 @@ def forecast_job(
         fc = calibrate.forecast(f, p.regular, p.step_ms, h, levels)
         return fc.band, fc.model_used
 
-    band, used, degraded, reason = _with_fallback(settings, model, run)
+    def fallbacks(name: str) -> tuple[str, ...]:
+        return forecast_fallbacks(name, p.step_ms, len(p.regular))
+
+    band, used, degraded, reason = _with_fallback(settings, model, run, fallbacks)
     return ForecastOutcome(band, _report(p, used, degraded, reason))
 
 

@@ -165,13 +165,17 @@ def test_too_little_history_raises_not_enough_points(tmp_path: Path) -> None:
 
 
 def test_patchtst_short_history_says_what_it_needs_and_jobs_fall_back(tmp_path: Path) -> None:
-    """10 days of hourly data < patchtst's 14-day input + horizon: the job falls back to
-    stats (degraded) and the reason names the points needed."""
+    """10 days of hourly data < patchtst's 14-day input + horizon: the job falls back
+    (to tsad-base, degraded; 3 days go to stats) and the reason names the points needed."""
     settings = ModelSettings(model_dir=str(tmp_path))
     needed = PatchTSTForecaster(settings).min_points(HOUR)
     assert needed == 14 * 24 + 24
     short = seasonal(n=240)
     out = forecast_job(settings, "patchtst", short.ts, short.y, None, 24, [95])
+    assert out.report.degraded and out.report.model_used == "tsad-base"
+    assert f"at least {needed} points" in (out.report.reason or "")
+    days3 = seasonal(n=72)
+    out = forecast_job(settings, "patchtst", days3.ts, days3.y, None, 24, [95])
     assert out.report.degraded and out.report.model_used.startswith("stats")
     assert f"at least {needed} points" in (out.report.reason or "")
 

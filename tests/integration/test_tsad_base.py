@@ -12,7 +12,13 @@ import pytest
 
 from tsad.errors import NotEnoughPoints
 from tsad.jobs import forecast_job
-from tsad.models.pretrained_base import NAME, BaseModelForecaster, bundled_dir, load_bundled
+from tsad.models.pretrained_base import (
+    NAME,
+    BaseModelForecaster,
+    bundled_dir,
+    load_bundled,
+    widen_factor,
+)
 from tsad.models.registry import ModelRegistry
 from tsad.series import Series
 from tsad.settings import ModelSettings
@@ -74,6 +80,36 @@ def test_too_short_history_raises_not_enough_points_and_jobs_fall_back() -> None
     assert (err.value.needed, err.value.got) == (48, 36)
     out = forecast_job(ModelSettings(), "tsad-base", short.ts, short.y, None, 12, [95])
     assert out.report.degraded and out.report.model_used.startswith("stats")
+
+
+def test_a_global_model_without_its_history_falls_back_to_tsad_base_for_a_week(
+    tmp_path: Path,
+) -> None:
+    """A patchtst forecast of 8 hourly days (no global fit yet) is served by tsad-base;
+    4 days and a 5-minute series still go to stats; all are marked degraded."""
+    settings = ModelSettings(model_dir=str(tmp_path / "fresh"))
+    week = daily(8)
+    out = forecast_job(settings, "patchtst", week.ts, week.y, None, 24, [95])
+    assert out.report.model_used == NAME and out.report.degraded and out.report.reason
+    assert len(out.band) == 24 and np.all(np.isfinite(out.band.hi[95]))
+    few = daily(4)
+    out = forecast_job(settings, "patchtst", few.ts, few.y, None, 24, [95])
+    assert out.report.model_used.startswith("stats") and out.report.degraded
+    five_min = Series(week.ts[0] + (week.ts - week.ts[0]) // 12, week.y)
+    out = forecast_job(settings, "nhits", five_min.ts, five_min.y, None, 24, [95])
+    assert out.report.model_used.startswith("stats") and out.report.degraded
+
+
+def test_served_bands_are_the_raw_quantiles_widened_by_the_history_factor() -> None:
+    """A 2-day history's band is the raw one scaled about the median by widen_factor(2)."""
+    s = daily(2)
+    raw = BaseModelForecaster(calibrated=False).forecast(s, HOUR, 24, [95]).band
+    served = BaseModelForecaster().forecast(s, HOUR, 24, [95]).band
+    np.testing.assert_allclose(served.mean, raw.mean)
+    np.testing.assert_allclose(
+        served.hi[95] - served.mean, widen_factor(2) * (raw.hi[95] - raw.mean), rtol=1e-9
+    )
+    assert widen_factor(2) > 1.5
 
 
 def test_insample_bands_start_after_two_seasons() -> None:

@@ -84,7 +84,7 @@ CATALOGUE: tuple[ModelEntry, ...] = (
     ),
     ModelEntry(
         name="tsad-base",
-        summary="bundled pretrained PatchTST, zero-shot (opt-in)",
+        summary="bundled pretrained PatchTST, zero-shot for short hourly histories",
         backend="tsad.models.pretrained_base:BaseModelForecaster",
         extra="neural",
     ),

@@ -7,12 +7,16 @@ The weights and their spec live in ``tsad/models/pretrained/patchtst/``
 ``ModelStore`` that keeps fitted models); ``benchmarks/train_tsad_base.py``
 reproduces them (seeded half of M4 Hourly; licence and provenance in
 ``tsad/models/pretrained/LICENSE-weights.md``). The network was trained on
-hourly data with a daily season, so its input is counted in *seasons*: a history
-between ``MIN_SEASONS`` seasons and one input window is extended backwards by
-repeating its first season (a periodic back-cast) before the forward pass. The
-network forecasts the correction to the last day repeated (``naive_skip`` in its
-spec, ``tsad.models.neural_skip``), so it was trained — and is meant — for hourly
-data. Horizons beyond the trained one are reached by feeding the median back in.
+hourly data with a daily season and two weeks of input, so its input is counted
+in *seasons*: a history between ``MIN_SEASONS`` seasons and one input window is
+extended backwards by repeating its first season (a periodic back-cast) before the
+forward pass. The network forecasts the correction to the last day repeated
+(``naive_skip`` in its spec, ``tsad.models.neural_skip``), so it was trained — and
+is meant — for hourly data. Horizons beyond the trained one are reached by feeding
+the median back in. Its raw quantiles are too narrow on short, padded histories;
+served bands are widened by ``WIDEN_BY_SEASONS`` (measured on held-back training
+series, not on the series the figures are scored on). Forecasts a global model
+cannot serve yet reach it through ``tsad.models.short_history``.
 
 Figures (accuracy against ``stats`` and seasonal naive on truncated histories, and
 predict latency): benchmarks/README.md, "Bundled model".
@@ -28,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from tsad.detect.calibrate import clip_to_range, floor_band
+from tsad.detect.calibrate import clip_to_range, floor_band, widen
 from tsad.errors import NotEnoughPoints
 from tsad.models.neural_fast import (
     CHUNK,
@@ -46,6 +50,17 @@ from tsad.settings import ModelSettings
 NAME = "tsad-base"
 #: shortest history served: two seasons (hourly: 2 days)
 MIN_SEASONS = 2
+
+#: (history in seasons, factor on every level's half-widths): the raw quantiles are too
+#: narrow on short, padded histories, so each band is widened by the factor that made
+#: the 95% band cover 95% on the validation third of the pretraining half (interpolated
+#: between lengths, constant outside); ``benchmarks/tsad_base_search.py calibrate``
+WIDEN_BY_SEASONS: tuple[tuple[float, float], ...] = (
+    (2, 2.923),
+    (4, 2.106),
+    (7, 1.310),
+    (13, 1.100),
+)
 
 _lock = threading.Lock()
 _loaded: dict[Path, tuple[NeuralSpec, Any]] = {}
@@ -69,6 +84,12 @@ def load_bundled(root: Path | None = None) -> tuple[NeuralSpec, Any]:
         return hit
 
 
+def widen_factor(seasons: float) -> float:
+    """How much the bands of a ``seasons``-long history are widened (≥ 1)."""
+    at, factor = zip(*WIDEN_BY_SEASONS, strict=True)
+    return max(1.0, float(np.interp(seasons, at, factor)))
+
+
 def periodic_pad(y: FloatArray, length: int, season: int) -> FloatArray:
     """``y`` extended at the front to ``length`` points by repeating its first season."""
     if y.shape[0] >= length:
@@ -83,9 +104,17 @@ class BaseModelForecaster:
 
     name = NAME
 
-    def __init__(self, settings: ModelSettings | None = None, *, root: Path | None = None) -> None:
+    def __init__(
+        self,
+        settings: ModelSettings | None = None,
+        *,
+        root: Path | None = None,
+        calibrated: bool = True,
+    ) -> None:
         self.settings = settings or ModelSettings()
         self.root = root
+        #: False: the network's raw quantiles (what the calibration is measured on)
+        self.calibrated = calibrated
 
     def _model(self) -> tuple[NeuralSpec, Any]:
         # the same intra-op thread pinning as the other neural models (default 1)
@@ -134,9 +163,13 @@ class BaseModelForecaster:
         _, module = self._model()
         q = self.quantiles(histories, step_ms, h)
         steps = step_ms * np.arange(1, h + 1, dtype=np.int64)
+        season = max(1, season_length(step_ms))
         out = []
         for i, s in enumerate(histories):
             band = band_from_quantiles(s.ts[-1] + steps, sorted_probs(module), q[i], lv)
+            if self.calibrated:
+                factor = widen_factor(len(s) / season)
+                band = widen(band, dict.fromkeys(lv, factor))
             # not below anything the history has shown, never below zero for a count
             floored = floor_band(band, float(np.min(s.y)))
             out.append(Forecast(clip_to_range(floored, s.y), self.name))
