@@ -10,7 +10,8 @@ Accuracy: M4 Hourly's held-out half (``train_tsad_base.split``; the last 48 of
 each training series are the target, the ``d`` days before them the history) and
 NAB's series resampled to hourly means (targets: the last 48 hours before each of
 up to 4 weekly origins). Scores: sMAPE, MASE, OWA against Naive2 computed on the
-same truncated history, and 95% coverage (seasonal naive has no band).
+same truncated history, and 95% coverage (seasonal naive has no band); the figures
+are drawn to ``--png`` (default ``bench-out/tsad-base.png``).
 """
 
 from __future__ import annotations
@@ -97,17 +98,50 @@ def evaluate(series: list[M4Series], days: int, weights: Path | None = None) -> 
     return out
 
 
-def accuracy(days: list[int], limit: int | None, weights: Path | None = None) -> None:
+def accuracy(
+    days: list[int], limit: int | None, weights: Path | None = None, png: Path | None = None
+) -> None:
     import torch
 
     torch.set_num_threads(1)
     sets = {"M4 held-out half": heldout_m4(limit), "NAB hourly": nab_hourly(max(days) * SEASON)}
+    results: dict[str, dict[int, dict[str, Score]]] = {}
     for label, series in sets.items():
         print(f"{label}: {len(series)} series, h={H}")
         print("days  model            sMAPE   MASE    OWA  cov95")
         for d in days:
-            for name, sc in evaluate(series, d, weights).items():
+            scores = results.setdefault(label, {})[d] = evaluate(series, d, weights)
+            for name, sc in scores.items():
                 print(f"{d:4d}  {name:14s} {sc.row()}", flush=True)
+    if png is not None:
+        draw(results, png)
+        print(f"wrote {png}")
+
+
+def draw(results: dict[str, dict[int, dict[str, Score]]], png: Path) -> None:
+    """OWA (top) and 95% coverage (bottom) against history length, one column per set."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 6), dpi=110, layout="constrained")
+    axes = fig.subplots(2, len(results), squeeze=False, sharex=True)
+    for col, (label, by_days) in enumerate(results.items()):
+        days = sorted(by_days)
+        models = list(by_days[days[0]])
+        for name in models:
+            owa = [by_days[d][name].owa for d in days]
+            axes[0][col].plot(days, owa, marker="o", label=name)
+            cover = [by_days[d][name].coverage for d in days]
+            if np.all(np.isfinite(cover)):
+                axes[1][col].plot(days, cover, marker="o", label=name)
+        axes[0][col].set_title(f"{label}: OWA (lower is better)", fontsize=10, loc="left")
+        axes[1][col].axhline(0.95, color="grey", linestyle="--", linewidth=0.8)
+        axes[1][col].set_title("95% band coverage", fontsize=10, loc="left")
+        axes[1][col].set_xlabel("days of hourly history")
+        for ax in (axes[0][col], axes[1][col]):
+            ax.grid(True, alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, format="png")
 
 
 def timed(fn: Callable[[], Any], reps: int) -> float:
@@ -159,9 +193,12 @@ def main() -> None:
     parser.add_argument(
         "--weights", type=Path, default=None, help="a trained model directory (default: bundled)"
     )
+    parser.add_argument(
+        "--png", type=Path, default=Path("bench-out/tsad-base.png"), help="the accuracy plot"
+    )
     args = parser.parse_args()
     if args.part == "accuracy":
-        accuracy([int(d) for d in args.days.split(",")], args.limit, args.weights)
+        accuracy([int(d) for d in args.days.split(",")], args.limit, args.weights, args.png)
     else:
         latency()
 
