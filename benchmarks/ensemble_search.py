@@ -4,6 +4,7 @@ its point forecasts cached, then every combination scored by OWA.
 
     OMP_NUM_THREADS=1 nice python3 benchmarks/ensemble_search.py fit NAME [--cache DIR]
     python3 benchmarks/ensemble_search.py combos [--cache DIR] [--seed 21]
+    python3 benchmarks/ensemble_search.py bag NAME NAME [...] [--cache DIR]
 
 ``fit`` trains one member (run two at a time on two cores) through the service's own
 ``fit_many`` → ``point_many`` path, in a model directory inside the cache, and writes
@@ -46,6 +47,12 @@ CANDIDATES: dict[str, tuple[str, Variant, int]] = {
     "nhits24_s5": ("nhits", Variant(24, "standard", True, 3000), 5),
     # PatchTST at its searched defaults (14-day input, patch 24/12, standard + RevIN)
     "ptst14_mq_1500": ("patchtst", Variant(14, None, False, 1500), 1),
+    # more seeds of the served patchtst: does averaging seeds (a bag) reach the goal?
+    "ptst14_mq_1500_s2": ("patchtst", Variant(14, None, False, 1500), 2),
+    "ptst14_mq_1500_s3": ("patchtst", Variant(14, None, False, 1500), 3),
+    "ptst14_mq_1500_s4": ("patchtst", Variant(14, None, False, 1500), 4),
+    "ptst14_mq_3000": ("patchtst", Variant(14, None, False, 3000), 1),
+    "ptst14_mq_3000_s2": ("patchtst", Variant(14, None, False, 3000), 2),
     "ptst14_pt_1500": ("patchtst", Variant(14, None, True, 1500), 1),
     "ptst20_pt_1500": ("patchtst", Variant(20, None, True, 1500), 2),
     "ptst14_pt_1000": ("patchtst", Variant(14, None, True, 1000), 1),
@@ -164,6 +171,26 @@ def combos(cache: Path, seed: int) -> None:
                 print(f"{lab}: all {whole:.4f}, half A {a:.4f}, half B {b:.4f}")
 
 
+def bag(names: list[str], cache: Path) -> None:
+    """The seeds ``names`` of one quantile model averaged (points and 95% bounds: the
+    mean of the members' quantiles), floored as served: would a bag of seeds do better
+    than any one of them?"""
+    series, _ = _histories()
+    found = [dict(np.load(cache / f"{n}.npz")) for n in names]
+    floor = _floor(series)[:, None]
+    for n, f in zip(names, found, strict=True):
+        s = score(series, list(np.maximum(f["points"], floor)), list(f["lo"]), list(f["hi"]))
+        print(f"{n:20s} floored OWA {s.owa:.4f} sMAPE {s.smape:.2f} cov95 {s.coverage:.3f}")
+    for k in range(2, len(names) + 1):
+        for subset in itertools.combinations(range(len(names)), k):
+            pts = np.maximum(np.mean([found[i]["points"] for i in subset], axis=0), floor)
+            lo = np.mean([found[i]["lo"] for i in subset], axis=0)
+            hi = np.mean([found[i]["hi"] for i in subset], axis=0)
+            s = score(series, list(pts), list(lo), list(hi))
+            label = "+".join(names[i] for i in subset)
+            print(f"bag {label}: OWA {s.owa:.4f} sMAPE {s.smape:.2f} cov95 {s.coverage:.3f}")
+
+
 #: the ensemble's members (tsad.models.ensemble)
 SHIPPED = "stats+ptst14_pt_1500+nhits20_s2+nhits17_s3+nhits24_s5+snaive_day+snaive_2weeks_mean"
 
@@ -209,9 +236,14 @@ def main() -> None:
     c = sub.add_parser("combos")
     c.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     c.add_argument("--seed", type=int, default=21)
+    b = sub.add_parser("bag")
+    b.add_argument("names", nargs="+", choices=list(CANDIDATES))
+    b.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     args = ap.parse_args()
     if args.cmd == "fit":
         fit(args.name, args.cache)
+    elif args.cmd == "bag":
+        bag(args.names, args.cache)
     else:
         combos(args.cache, args.seed)
 
