@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -89,3 +90,19 @@ async def test_detect_online_leaves_the_first_points_unscored(client: AsyncTestC
     first, later = answer["points"][0], answer["points"][-1]
     assert first["expected"] is None and first["lo"] is None and first["is_anomaly"] is False
     assert later["expected"] is not None and later["lo"] < later["hi"]
+
+
+@pytest.mark.slow
+async def test_ensemble_forecast_of_a_week_is_served_by_the_bundled_model(
+    tmp_path: Path,
+) -> None:
+    """model=ensemble, 8 hourly days, no global fit: tsad-base answers, degraded, with why."""
+    settings = Settings(models=ModelSettings(runner="thread", model_dir=str(tmp_path)))
+    async with AsyncTestClient(create_app(settings)) as c:
+        body = {"points": daily(8 * 24), "h": 24, "model": "ensemble"}
+        resp = await c.post("/v1/forecast", json=body)
+    assert resp.status_code == 200
+    answer = resp.json()
+    assert answer["model_used"] == "tsad-base" and answer["degraded"] is True
+    assert "not trained" in answer["reason"]
+    assert len(answer["forecast"]) == 24
