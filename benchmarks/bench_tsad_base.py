@@ -68,15 +68,25 @@ def _seasonal_naive(y: FloatArray) -> FloatArray:
     return np.resize(y[-SEASON:], H)
 
 
-def evaluate(series: list[M4Series], days: int, weights: Path | None = None) -> dict[str, Score]:
+def truncated(series: list[M4Series], days: int) -> list[Series]:
+    """Each series' last ``days`` days before its target, on an hourly grid."""
+    hist = [s.train[-days * SEASON :] for s in series]
+    return [Series(np.arange(y.shape[0], dtype=np.int64) * HOUR, y) for y in hist]
+
+
+def evaluate(
+    series: list[M4Series], days: int, weights: Path | None = None, *, calibrated: bool = True
+) -> dict[str, Score]:
+    """tsad-base (served bands, or its raw quantiles), ``stats`` and seasonal naive on
+    the ``days`` before each target."""
     from tsad.models.pretrained_base import BaseModelForecaster
     from tsad.models.stats import StatsForecaster
 
-    hist = [s.train[-days * SEASON :] for s in series]
-    ts = [np.arange(y.shape[0], dtype=np.int64) * HOUR for y in hist]
+    histories = truncated(series, days)
+    hist = [h.y for h in histories]
     out: dict[str, Score] = {}
-    base = BaseModelForecaster(root=weights).forecast_many(
-        [Series(t, y) for t, y in zip(ts, hist, strict=True)], HOUR, H, [95]
+    base = BaseModelForecaster(root=weights, calibrated=calibrated).forecast_many(
+        histories, HOUR, H, [95]
     )
     out["tsad-base"] = score(
         series,
@@ -86,7 +96,7 @@ def evaluate(series: list[M4Series], days: int, weights: Path | None = None) -> 
         trains=hist,
     )
     stats = StatsForecaster()
-    fcs = [stats.forecast(Series(t, y), HOUR, H, [95]) for t, y in zip(ts, hist, strict=True)]
+    fcs = [stats.forecast(h, HOUR, H, [95]) for h in histories]
     out["stats"] = score(
         series,
         [f.band.mean for f in fcs],
