@@ -94,6 +94,48 @@ def _latency_row(kind: str, cls: type[NeuralForecaster], data: list[Series]) -> 
         return f"{kind:9s} {fit_s:8.1f}  {spec.max_steps:5d} | " + " ".join(cells)
 
 
+def _bag_row(data: list[Series]) -> str:
+    """``model=patchtst`` as served: the four-network bag (one traced graph of the four
+    for one window), against ``NeuralForecast.predict`` of four networks of its spec."""
+    from tsad.models.neural_train import fit_module
+    from tsad.models.patchtst_bag import PatchTSTBag
+
+    with tempfile.TemporaryDirectory() as tmp:
+        bag = PatchTSTBag(ModelSettings(model_dir=tmp, neural_max_steps=100))
+        start = time.perf_counter()
+        bag.fit_many(data, HOUR)
+        fit_s = time.perf_counter() - start
+        spec = bag.members[0].spec(HOUR)
+        nf = fit_module(spec, [s.y for s in data[:2]]).nf
+        cells = [_bag_cell(bag, nf, data[:n]) for n in (1, 100)]
+        return f"{'ptst-bag':9s} {fit_s:8.1f}  {4 * 100:5d} | " + " ".join(cells)
+
+
+def _bag_cell(bag: Any, nf: Any, hist: list[Series]) -> str:
+    """The bag's four networks alone (``predict_many``), its whole forecaster path, and
+    NF.predict of four such networks, for these series."""
+    from tsad.models.neural_fast import input_windows, predict_many
+    from tsad.models.neural_quiet import quiet
+    from tsad.models.neural_train import training_frame
+
+    found = [m.resolve(hist, HOUR, 48, global_only=True) for m in bag.members]
+    modules = [module for _, _, module in found]
+    windows = input_windows(found[0][0], found[0][1].input_size)
+    bare = timed(lambda: predict_many(modules, windows, 48), 50 if len(hist) == 1 else 20)
+    frame = training_frame([s.y for s in hist])
+    if len(hist) == 1:
+        full = timed(lambda: bag.forecast(hist[0], HOUR, 24, [95]), 50)
+    else:
+        full = timed(lambda: bag.forecast_many(hist, HOUR, 24, [95]), 20)
+    with quiet():
+        # the peer runs the same four networks: four NeuralForecast.predict calls
+        lightning = timed(lambda: [nf.predict(df=frame) for _ in bag.members], 5)
+    return (
+        f"{bare:8.2f}ms {full:8.2f}ms {lightning:9.1f}ms"
+        f" {lightning / bare:6.0f}x {lightning / full:6.0f}x |"
+    )
+
+
 def latency() -> None:
     data = synthetic(100)
     print(
@@ -103,6 +145,7 @@ def latency() -> None:
     )
     for kind, cls in KINDS.items():
         print(_latency_row(kind, cls, data), flush=True)
+    print(_bag_row(data), flush=True)
 
 
 def m4(steps: int, limit: int | None, models: list[str]) -> None:

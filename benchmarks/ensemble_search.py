@@ -83,13 +83,13 @@ def fit(name: str, cache: Path) -> None:
         hi = np.stack([f.band.hi[95.0] for f in fcs])
         np.savez(cache / f"{name}.npz", points=points, lo=lo, hi=hi, seconds=0.0)
     else:
-        from tsad.models.ensemble import _horizon
+        from tsad.models.member_fit import member_horizon
         from tsad.models.neural import NHITSForecaster, PatchTSTForecaster
 
         kind, variant, seed = CANDIDATES[name]
         cls = NHITSForecaster if kind == "nhits" else PatchTSTForecaster
         member = cls(settings, variant=variant, seed=seed)
-        hh = _horizon(STEP_MS, H)
+        hh = member_horizon(STEP_MS, H)
         member.fit_many(hist, STEP_MS, hh)
         fit_s = time.perf_counter() - start
         points = member.point_many(hist, STEP_MS, hh)[:, :H]

@@ -20,6 +20,7 @@ from tsad.models.neural_fast import predict_windows
 from tsad.models.neural_quiet import quiet
 from tsad.models.neural_spec import make_spec
 from tsad.models.neural_train import fit_module
+from tsad.models.patchtst_bag import PatchTSTBag
 from tsad.series import Series
 from tsad.settings import ModelSettings
 
@@ -168,8 +169,8 @@ def test_patchtst_short_history_says_what_it_needs_and_jobs_fall_back(tmp_path: 
     """10 days of hourly data < patchtst's 14-day input + horizon: the job falls back
     (to tsad-base, degraded; 3 days go to stats) and the reason names the points needed."""
     settings = ModelSettings(model_dir=str(tmp_path))
-    needed = PatchTSTForecaster(settings).min_points(HOUR)
-    assert needed == 14 * 24 + 24
+    needed = PatchTSTBag(settings).min_points(HOUR)
+    assert needed == 14 * 24 + 48, "a 14-day input and the 48-step stored-band horizon"
     short = seasonal(n=240)
     out = forecast_job(settings, "patchtst", short.ts, short.y, None, 24, [95])
     assert out.report.degraded and out.report.model_used == "tsad-base"

@@ -62,8 +62,8 @@ CATALOGUE: tuple[ModelEntry, ...] = (
     ),
     ModelEntry(
         name="patchtst",
-        summary="global PatchTST network",
-        backend="tsad.models.neural:PatchTSTForecaster",
+        summary="four global PatchTST networks (two seeds, two training lengths), averaged",
+        backend="tsad.models.patchtst_bag:PatchTSTBag",
         extra="neural",
         global_fit=True,
         batch_prefit=True,

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from tsad.errors import NotEnoughPoints
+from tsad.models.member_fit import fit_members, member_horizon, members_due
 from tsad.models.naive import seasonal_naive_members
 from tsad.models.neural import NeuralForecaster, NHITSForecaster, PatchTSTForecaster
 from tsad.models.neural_spec import Variant
@@ -77,14 +78,6 @@ MEMBERS: tuple[tuple[type[NeuralForecaster], Variant, int], ...] = (
 )
 
 
-def _horizon(step_ms: int, h: int) -> int:
-    # members are trained for the stored-band horizon, so one model serves every
-    # request up to it (and the service's refits) — longer requests get their own
-    from tsad.detect.online import refit_horizon
-
-    return max(h, refit_horizon(step_ms))
-
-
 class EnsembleForecaster:
     """Median of ``stats``, three global NHITS, one global PatchTST and two
     seasonal-naive members, floored, stats band re-centred."""
@@ -118,79 +111,21 @@ class EnsembleForecaster:
         ``workers`` > 1 trains that many members at once, each in a process of its own
         (one torch thread each: on 2 cores two such fits ran at about the speed of one).
         """
-        hh = _horizon(step_ms, h or 0)
-        totals = [max_steps or m.spec(step_ms, hh).max_steps for m in self.members]
-        if workers > 1:
-            keys = self._fit_in_processes(histories, step_ms, hh, max_steps, progress, workers)
-            return ",".join(keys)
-        keys = []
-        done = 0
-        for member, total in zip(self.members, totals, strict=True):
-
-            def step(i: int, _total: int, offset: int = done) -> None:
-                if progress is not None:
-                    progress(offset + i, sum(totals))
-
-            keys.append(member.fit_many(histories, step_ms, hh, max_steps=max_steps, progress=step))
-            done += total
-        return ",".join(keys)
-
-    def _fit_in_processes(
-        self,
-        histories: Sequence[Series],
-        step_ms: int,
-        h: int,
-        max_steps: int | None,
-        progress: Progress | None,
-        workers: int,
-    ) -> list[str]:
-        import multiprocessing
-        import os
-        import queue
-        from concurrent.futures import ProcessPoolExecutor
-        from multiprocessing.managers import SyncManager
-
-        from tsad.lifeline import exit_with_parent
-
-        totals = [max_steps or m.spec(step_ms, h).max_steps for m in self.members]
-        arrays = [(s.ts, s.y) for s in histories]
-        ctx = multiprocessing.get_context("spawn")
-        # the progress queue's manager and the member fits end with this process
-        manager = SyncManager(ctx=ctx)
-        manager.start(exit_with_parent, (os.getpid(),))
-        with (
-            manager,
-            ProcessPoolExecutor(
-                min(workers, len(self.members)),
-                mp_context=ctx,
-                initializer=exit_with_parent,
-                initargs=(os.getpid(),),
-            ) as pool,
-        ):
-            steps = manager.Queue()
-            futures = [
-                pool.submit(_fit_member, self.settings, i, arrays, step_ms, h, max_steps, steps)
-                for i in range(len(self.members))
-            ]
-            seen = [0] * len(self.members)
-            finished = False
-            while True:
-                # one last sweep after every fit ended: reports may still be queued
-                finished = finished or all(f.done() for f in futures)
-                try:
-                    index, step = steps.get(timeout=0.2)
-                except queue.Empty:
-                    if finished:
-                        break
-                    continue
-                seen[index] = step
-                if progress is not None:
-                    progress(sum(seen), sum(totals))
-            return [f.result() for f in futures]
+        steps = [max_steps] * len(self.members)
+        return fit_members(
+            EnsembleForecaster,
+            self.settings,
+            self.members,
+            histories,
+            step_ms,
+            h,
+            steps,
+            progress,
+            workers,
+        )
 
     def global_fit_due(self, step_ms: int, h: int | None, every_s: float) -> bool:
-        hh = _horizon(step_ms, h or 0)
-        return any(m.global_fit_due(step_ms, hh, every_s) for m in self.members)
+        return members_due(self.members, step_ms, h, every_s)
 
     def forecast(self, history: Series, step_ms: int, h: int, levels: Sequence[float]) -> Forecast:
         return self.forecast_many([history], step_ms, h, levels)[0]
@@ -199,7 +134,7 @@ class EnsembleForecaster:
         self, histories: Sequence[Series], step_ms: int, h: int, levels: Sequence[float]
     ) -> list[Forecast]:
         """One forecast per history; members predict all histories in one batch each."""
-        hh = _horizon(step_ms, h)
+        hh = member_horizon(step_ms, h)
         points: list[Any] = []
         for member in self.members:
             try:
@@ -230,23 +165,3 @@ class EnsembleForecaster:
     def insample(self, history: Series, step_ms: int, levels: Sequence[float]) -> Forecast:
         """The ``stats`` member's in-sample band (batch detection)."""
         return self.stats.insample(history, step_ms, levels)
-
-
-def _fit_member(
-    settings: ModelSettings,
-    index: int,
-    arrays: list[tuple[Any, Any]],
-    step_ms: int,
-    h: int,
-    max_steps: int | None,
-    steps: Any,
-) -> str:
-    """Runs in a spawned process: train member ``index``, reporting every 10th step."""
-    member = EnsembleForecaster(settings).members[index]
-
-    def report(step: int, total: int) -> None:
-        if step % 10 == 0 or step == total:
-            steps.put((index, step))
-
-    series = [Series(ts, y) for ts, y in arrays]
-    return member.fit_many(series, step_ms, h, max_steps=max_steps, progress=report)

@@ -48,9 +48,10 @@ from tsad.detect.calibrate import floor_band
 from tsad.errors import InvalidInput, ModelFailed, NotEnoughPoints
 from tsad.models.neural_fast import (
     band_from_quantiles,
+    input_windows,
     join_bands,
     nan_band,
-    predict_windows,
+    predict_many,
     rolling_one_step,
     sorted_probs,
 )
@@ -91,8 +92,12 @@ class NeuralForecaster:
         seed: int = 1,
         cache_size: int = 16,
         variant: Variant | None = None,
+        tag: str = "",
     ) -> None:
         self.settings = settings or ModelSettings()
+        #: names this network's global model apart from others of the same spec
+        #: (the members of a seed bag): their pointers differ only by tag
+        self.tag = tag
         self.name = self.kind
         self.max_steps = max_steps or self.settings.neural_max_steps
         self.seed = seed
@@ -175,7 +180,7 @@ class NeuralForecaster:
             key = model_key(spec, step_ms, data_digest(ys, step_ms))
             if self._load(spec.kind, key) is None:
                 self._fit(spec, step_ms, ys, key, progress)
-            self.store.set_global(spec, step_ms, key, series=len(ys))
+            self.store.set_global(spec, step_ms, key, series=len(ys), tag=self.tag)
             return key
 
     def forecast_many(
@@ -193,7 +198,7 @@ class NeuralForecaster:
         ``fit_if_missing``); for a single history, an exact-data model first.
         """
         lv = check_levels(levels)
-        parts, module, q = self._quantiles(histories, step_ms, h, fit_if_missing)
+        parts, module, q = self.quantiles_many(histories, step_ms, h, fit_if_missing=fit_if_missing)
         # one band computation for all series, then a slice each
         steps = step_ms * np.arange(1, h + 1, dtype=np.int64)
         ts = np.concatenate([p.ts[-1] + steps for p in parts]) if parts else steps[:0]
@@ -211,19 +216,37 @@ class NeuralForecaster:
         """Median forecasts ``[len(histories), h]`` (no band): what an ensemble member
         contributes. Without a global model and ``fit_if_missing`` this raises
         ``NotEnoughPoints`` instead of fitting on the request."""
-        _, module, q = self._quantiles(histories, step_ms, h, fit_if_missing)
+        _, module, q = self.quantiles_many(histories, step_ms, h, fit_if_missing=fit_if_missing)
         median = int(np.argmin(np.abs(_probs(module) - 0.5)))
         return np.asarray(q[:, :h, median], np.float64)
 
-    def _quantiles(
-        self, histories: Sequence[Series], step_ms: int, h: int, fit_if_missing: bool
+    def quantiles_many(
+        self, histories: Sequence[Series], step_ms: int, h: int, *, fit_if_missing: bool = False
     ) -> tuple[list[Series], Any, FloatArray]:
-        """The model's sorted quantiles ``[len(histories), spec.h, Q]`` for each history."""
+        """The fit windows, the module and its sorted quantiles ``[len(histories),
+        spec.h, Q]`` for each history."""
+        parts, spec, module = self.resolve(histories, step_ms, h, fit_if_missing=fit_if_missing)
+        q = predict_many([module], input_windows(parts, spec.input_size), spec.h)[0]
+        return parts, module, q
+
+    def resolve(
+        self,
+        histories: Sequence[Series],
+        step_ms: int,
+        h: int,
+        *,
+        fit_if_missing: bool = False,
+        global_only: bool = False,
+    ) -> tuple[list[Series], NeuralSpec, Any]:
+        """The fit windows of ``histories`` and the (spec, module) that forecasts them:
+        for one history an exact-data model first (unless ``global_only``), else the
+        global model, fitted on the request when there is none and ``fit_if_missing``.
+        Raises ``NotEnoughPoints`` when a history is shorter than the input window."""
         if h < 1:
             raise InvalidInput(f"h must be at least 1, got {h}")
         spec = self.spec(step_ms, h)
         parts = [self._fit_part(s) for s in histories]
-        if len(parts) == 1:
+        if len(parts) == 1 and not global_only:
             spec, module = self._model(spec, step_ms, [parts[0].y], fit=fit_if_missing)
         else:
             with self._lock:
@@ -236,24 +259,15 @@ class NeuralForecaster:
             if found is None:
                 raise ModelFailed(f"the {self.kind} model could not be loaded after fitting")
             spec, module = found
-        L = spec.input_size
         for p in parts:
-            _need(len(p), L, f"{self.kind} needs", "to forecast")
-        windows = np.stack([p.y[-L:] for p in parts]) if parts else np.empty((0, L))
-        q = (
-            np.concatenate(
-                [predict_windows(module, windows[i : i + 1024]) for i in range(0, len(parts), 1024)]
-            )
-            if parts
-            else np.empty((0, spec.h, 0))
-        )
-        return parts, module, q
+            _need(len(p), spec.input_size, f"{self.kind} needs", "to forecast")
+        return parts, spec, module
 
     def global_fit_due(self, step_ms: int, h: int | None, every_s: float) -> bool:
         """Whether the global model for this step and horizon should be retrained on
         every stored series: there is none, it is a one-series bootstrap, or it is
         older than ``every_s`` seconds. Reads one small file; never imports torch."""
-        pointer = self.store.global_pointer(self.spec(step_ms, h), step_ms)
+        pointer = self.store.global_pointer(self.spec(step_ms, h), step_ms, self.tag)
         if pointer is None or pointer.get("bootstrap"):
             return True
         at = pointer.get("at")
@@ -281,12 +295,14 @@ class NeuralForecaster:
             # bootstrap: with no global model yet, this fit becomes it, so the
             # next request (a grown series, another series, an online replay)
             # predicts instead of fitting again; fit_many replaces it
-            if self.store.global_key(spec, step_ms) is None:
-                self.store.set_global(spec, step_ms, key, series=len(ys), bootstrap=True)
+            if self.store.global_key(spec, step_ms, self.tag) is None:
+                self.store.set_global(
+                    spec, step_ms, key, series=len(ys), bootstrap=True, tag=self.tag
+                )
             return found
 
     def _global(self, spec: NeuralSpec, step_ms: int) -> tuple[NeuralSpec, Any] | None:
-        key = self.store.global_key(spec, step_ms)
+        key = self.store.global_key(spec, step_ms, self.tag)
         return self._load(spec.kind, key) if key else None
 
     def _load(self, kind: str, key: str) -> tuple[NeuralSpec, Any] | None:
@@ -336,7 +352,8 @@ class NHITSForecaster(NeuralForecaster):
 
 
 class PatchTSTForecaster(NeuralForecaster):
-    """PatchTST (a light patch transformer): slower to fit, same predict path."""
+    """PatchTST (a light patch transformer): slower to fit, same predict path. One
+    network; ``model=patchtst`` serves four of them (``tsad.models.patchtst_bag``)."""
 
     kind = "patchtst"
     #: M4 Hourly hold-out, 14-day input, robust scaler: OWA 0.763 at 300 steps, 0.732

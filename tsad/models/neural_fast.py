@@ -117,34 +117,158 @@ def _single_window_graph(module: Any, example: Any) -> Any:
     per-layer Python dispatch: for the default NHITS a one-window predict goes from
     ~0.7 ms to ~0.3 ms (benchmarks/README.md). A trace fixes the batch size (NHITS
     reshapes by it), hence batches of one only."""
-    import torch
-
     graph = module.__dict__.get("_tsad_graph", False)
     if graph is not False:
         return graph
     with _traced_lock:
         graph = module.__dict__.get("_tsad_graph", False)
-        if graph is not False:
-            return graph
-        step = _step_module(module)
-        # freezing probes every attribute; on a module loaded from disk (never attached
-        # to a Trainer) Lightning's ``trainer`` property raises unless it is scripting
-        scripting = getattr(module, "_jit_is_scripting", False)
-        module._jit_is_scripting = True
-        try:
-            with torch.inference_mode(), warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                graph = torch.jit.optimize_for_inference(
-                    torch.jit.trace(step, example, check_trace=False)  # type: ignore[no-untyped-call]
-                )
-                # fused kernels reorder float sums: equal to float32 rounding, not bitwise
-                ok = torch.allclose(graph(example), step(example), rtol=1e-5, atol=1e-5)
-        except Exception:  # an architecture the tracer cannot follow: eager it is
-            graph, ok = None, False
-        finally:
-            module._jit_is_scripting = scripting
-        module.__dict__["_tsad_graph"] = graph if ok else None
-        return module.__dict__["_tsad_graph"]
+        if graph is False:
+            graph = _trace(_step_module(module), [module], example)
+            module.__dict__["_tsad_graph"] = graph
+        return graph
+
+
+def _trace(step: Any, modules: Sequence[Any], example: Any) -> Any:
+    """``step`` traced on ``example``, frozen and optimised; None unless it reproduces
+    the eager output."""
+    import torch
+
+    # freezing probes every attribute; on a module loaded from disk (never attached
+    # to a Trainer) Lightning's ``trainer`` property raises unless it is scripting
+    scripting = [getattr(m, "_jit_is_scripting", False) for m in modules]
+    for m in modules:
+        m._jit_is_scripting = True
+    try:
+        with torch.inference_mode(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            graph = torch.jit.optimize_for_inference(
+                torch.jit.trace(step, example, check_trace=False)  # type: ignore[no-untyped-call]
+            )
+            # fused kernels reorder float sums: equal to float32 rounding, not bitwise
+            ok = torch.allclose(graph(example), step(example), rtol=1e-5, atol=1e-5)
+    except Exception:  # an architecture the tracer cannot follow: eager it is
+        graph, ok = None, False
+    finally:
+        for m, was in zip(modules, scripting, strict=True):
+            m._jit_is_scripting = was
+    return graph if ok else None
+
+
+def input_windows(parts: Sequence[Any], input_size: int) -> FloatArray:
+    """The last ``input_size`` points of each series ``[len(parts), input_size]``."""
+    if not parts:
+        return np.empty((0, input_size))
+    return np.stack([p.y[-input_size:] for p in parts])
+
+
+def predict_many(modules: Sequence[Any], windows: FloatArray, h: int) -> FloatArray:
+    """Sorted quantiles ``[M, B, h_module, Q]`` of each of ``modules`` (networks of one
+    shape: a seed bag) for the same windows ``[B, L]``, in batches of at most 1,024.
+    One window runs through one traced graph of every module's step (a single module:
+    its own graph), so a bag of four pays four networks, not four Python round trips."""
+    if windows.shape[0] == 0:
+        return np.empty((len(modules), 0, h, 0))
+    if len(modules) == 1:
+        chunks = [
+            predict_windows(modules[0], windows[i : i + 1024])
+            for i in range(0, windows.shape[0], 1024)
+        ]
+        return np.concatenate(chunks)[None]
+    if windows.shape[0] == 1:
+        return _predict_joint(modules, windows)
+    per = [
+        np.concatenate(
+            [predict_windows(m, windows[i : i + 1024]) for i in range(0, windows.shape[0], 1024)]
+        )
+        for m in modules
+    ]
+    return np.stack(per)
+
+
+def _predict_joint(modules: Sequence[Any], windows: FloatArray) -> FloatArray:
+    import torch
+
+    x = torch.from_numpy(np.ascontiguousarray(windows, np.float32))
+    graph = _joint_graph(modules, x)
+    with torch.inference_mode():
+        eager = graph is None
+        out = torch.stack([_step_module(m)(x) for m in modules]) if eager else graph(x)
+    q = out.numpy().astype(np.float64)
+    return np.stack([np.sort(q[i][:, :, _order(m)], axis=-1) for i, m in enumerate(modules)])
+
+
+def _joint_graph(modules: Sequence[Any], example: Any) -> Any:
+    """One traced graph ``[1, L] → [M, 1, h, Q]`` of every module's step, kept on the
+    first module for this exact set of modules (a new global fit loads new ones)."""
+    import torch
+
+    cache: dict[tuple[int, ...], tuple[tuple[Any, ...], Any]]
+    cache = modules[0].__dict__.setdefault("_tsad_joint", {})
+    ids = tuple(id(m) for m in modules)
+    hit = cache.get(ids)
+    if hit is not None and all(a is b for a, b in zip(hit[0], modules, strict=True)):
+        return hit[1]
+
+    class Joint(torch.nn.Module):
+        def __init__(self, steps: list[Any]) -> None:
+            super().__init__()
+            self.steps = torch.nn.ModuleList(steps)
+
+        def forward(self, x: Any) -> Any:
+            return torch.stack([step(x) for step in self.steps])
+
+    with _traced_lock:
+        fp32 = Joint([_step_module(m) for m in modules]).eval()
+        int8 = [_int8(m) for m in modules]
+        graph = None
+        if all(q is not None for q in int8):
+            joint = Joint([_step_module(q) for q in int8]).eval()
+            graph = _trace(joint, [*modules, *int8], example)
+            if graph is not None and not _close_enough(graph, fp32, example):
+                graph = None
+        if graph is None:
+            graph = _trace(fp32, modules, example)
+        if len(cache) >= 4:
+            cache.clear()
+        cache[ids] = (tuple(modules), graph)
+    return graph
+
+
+def _int8(module: Any) -> Any:
+    """A copy of ``module`` whose linear layers run on int8 weights (dynamic
+    quantisation: activations quantised per call), or None when it cannot be made.
+
+    Why: a bag's four PatchTST heads hold 4 x 3.8 MB of float32 weights, read from
+    memory for every forecast; in int8 they are a quarter of that, and one window's
+    forecast of the bag went from ~4-5.5 ms to ~2.5 ms, quantiles within 0.4% of the
+    series' scale (benchmarks/README.md, "Latency"). Only the one-window joint path
+    uses it: batches, in-sample bands and training stay in float32.
+    """
+    import copy
+
+    import torch
+
+    try:
+        plain = copy.copy(module)
+        plain.__dict__ = {k: v for k, v in module.__dict__.items() if not k.startswith("_tsad")}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch.ao points to torchao; the API works
+            return torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
+                copy.deepcopy(plain), {torch.nn.Linear}, dtype=torch.qint8
+            )
+    except Exception:  # a module that does not copy or quantise: float32 it is
+        return None
+
+
+def _close_enough(graph: Any, reference: Any, example: Any) -> bool:
+    """The int8 graph's quantiles within 1% of the float32 ones (relative to their
+    mean magnitude) on the window it was traced on."""
+    import torch
+
+    with torch.inference_mode():
+        got, want = graph(example), reference(example)
+    scale = float(want.abs().mean()) or 1.0
+    return float((got - want).abs().max()) <= 0.01 * scale
 
 
 def rolling_one_step(module: Any, y: FloatArray, input_size: int) -> FloatArray:

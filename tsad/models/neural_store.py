@@ -7,6 +7,8 @@ Layout under the model directory (``ModelSettings.model_dir``, default
     <kind>/<key>.json            spec (hyperparameters) + training metadata
     <kind>/global-<spec>-<step>.json   the current global model: {"key", "at",
                                        "series", "bootstrap"}
+    <kind>/global-<spec>-<step>-<tag>.json   the same for a tagged member (one of
+                                       several networks of one spec, e.g. a seed bag)
 
 A model's ``key`` hashes its spec, the sampling step and the exact training
 data, so the same history fitted twice (a retried batch detect, a restarted
@@ -76,13 +78,15 @@ class ModelStore:
     def __init__(self, root: Path, keep: int = 64) -> None:
         self.root = root
         self.keep = keep
+        self._pointers: dict[Path, tuple[tuple[int, int, int], dict[str, Any]]] = {}
 
     def _paths(self, kind: str, key: str) -> tuple[Path, Path]:
         base = self.root / kind
         return base / f"{key}.safetensors", base / f"{key}.json"
 
-    def _global_path(self, spec: NeuralSpec, step_ms: int) -> Path:
-        return self.root / spec.kind / f"global-{spec.serving_digest}-{step_ms}.json"
+    def _global_path(self, spec: NeuralSpec, step_ms: int, tag: str = "") -> Path:
+        suffix = f"-{tag}" if tag else ""
+        return self.root / spec.kind / f"global-{spec.serving_digest}-{step_ms}{suffix}.json"
 
     def save(
         self,
@@ -167,23 +171,44 @@ class ModelStore:
         return spec, module
 
     def set_global(
-        self, spec: NeuralSpec, step_ms: int, key: str, *, series: int, bootstrap: bool = False
+        self,
+        spec: NeuralSpec,
+        step_ms: int,
+        key: str,
+        *,
+        series: int,
+        bootstrap: bool = False,
+        tag: str = "",
     ) -> None:
-        """Point the global model for ``spec`` at ``step_ms`` to ``key``. ``bootstrap``
-        marks a stand-in (one request's own fit) that a proper ``fit_many`` should replace."""
+        """Point the global model for ``spec`` at ``step_ms`` (and ``tag``) to ``key``.
+        ``bootstrap`` marks a stand-in (one request's own fit) that a proper
+        ``fit_many`` should replace."""
         pointer = {"key": key, "at": time.time(), "series": series, "bootstrap": bootstrap}
-        _write_atomic(self._global_path(spec, step_ms), json.dumps(pointer).encode())
+        _write_atomic(self._global_path(spec, step_ms, tag), json.dumps(pointer).encode())
 
-    def global_pointer(self, spec: NeuralSpec, step_ms: int) -> dict[str, Any] | None:
-        """The global pointer (``key``, ``at``, ``series``, ``bootstrap``) or None."""
+    def global_pointer(
+        self, spec: NeuralSpec, step_ms: int, tag: str = ""
+    ) -> dict[str, Any] | None:
+        """The global pointer (``key``, ``at``, ``series``, ``bootstrap``) or None.
+
+        Read again only when the file changed (a pointer is replaced by a rename, so
+        its inode, size or mtime differ): on the predict path this is one ``stat``."""
+        path = self._global_path(spec, step_ms, tag)
         try:
-            raw = json.loads(self._global_path(spec, step_ms).read_text())
+            st = path.stat()
+            stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+            cached = self._pointers.get(path)
+            if cached is not None and cached[0] == stamp:
+                return dict(cached[1])
+            raw = json.loads(path.read_text())
         except (OSError, ValueError):
             return None
+        if isinstance(raw, dict):
+            self._pointers[path] = (stamp, raw)
         if not isinstance(raw, dict) or not isinstance(raw.get("key"), str):
             return None
         return raw
 
-    def global_key(self, spec: NeuralSpec, step_ms: int) -> str | None:
-        pointer = self.global_pointer(spec, step_ms)
+    def global_key(self, spec: NeuralSpec, step_ms: int, tag: str = "") -> str | None:
+        pointer = self.global_pointer(spec, step_ms, tag)
         return None if pointer is None else str(pointer["key"])
