@@ -20,9 +20,11 @@ model trained on all stored series of that kind, and keeps it fresh:
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -81,7 +83,14 @@ def global_fit_job(
     start = time.perf_counter()
     # the setting overrides; else the model's own choice for a global fit
     steps = settings.neural_global_steps or forecaster.global_steps
-    key = forecaster.fit_many(series, step_ms, _horizon(step_ms), max_steps=steps)
+    extra: dict[str, Any] = {}
+    if "keep_fresh_s" in inspect.signature(forecaster.fit_many).parameters:
+        # a model of several networks keeps the members a cut-short attempt trained (a
+        # retry comes within two deadlines of them); a due refresh is far older
+        extra["keep_fresh_s"] = min(
+            settings.neural_global_every_s / 2, 2 * settings.neural_global_deadline_s
+        )
+    key = forecaster.fit_many(series, step_ms, _horizon(step_ms), max_steps=steps, **extra)
     return GlobalFitResult(
         kind=kind,
         step_ms=step_ms,

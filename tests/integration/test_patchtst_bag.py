@@ -129,3 +129,38 @@ def test_members_train_side_by_side_in_processes(tmp_path: Path) -> None:
     pointers = list((tmp_path / "a" / "patchtst").glob("global-*.json"))
     assert len(pointers) == 4
     assert not any(json.loads(p.read_text())["bootstrap"] for p in pointers)
+
+
+def test_a_cut_short_global_fit_resumes_with_the_members_it_missed(tmp_path: Path) -> None:
+    """keep_fresh_s keeps members trained moments ago and trains only those without a
+    global model, serially and in processes."""
+    bag = PatchTSTBag(settings(tmp_path))
+    histories = [seasonal(s) for s in range(2)]
+    first = bag.fit_many(histories, HOUR, 48).split(",")
+    models = tmp_path / "patchtst"
+    for tag, key in (("m2", first[2]), ("m3", first[3])):  # as if cut after two members
+        (pointer,) = models.glob(f"global-*-{tag}.json")
+        pointer.unlink()
+        for path in models.glob(f"{key}.*"):
+            path.unlink()
+    assert bag.global_fit_due(HOUR, 48, every_s=3600)
+    seen: list[tuple[int, int]] = []
+    # a fresh process (the retry): nothing in memory, what is on disk
+    again = (
+        PatchTSTBag(settings(tmp_path))
+        .fit_many(histories, HOUR, 48, keep_fresh_s=3600, progress=lambda s, t: seen.append((s, t)))
+        .split(",")
+    )
+    assert again == first and seen[-1] == (12, 12), "only members 3 and 4 (6 steps each) ran"
+    assert not bag.global_fit_due(HOUR, 48, every_s=3600)
+    for tag, key in (("m1", first[1]), ("m3", first[3])):
+        (pointer,) = models.glob(f"global-*-{tag}.json")
+        pointer.unlink()
+        for path in models.glob(f"{key}.*"):
+            path.unlink()
+    resumed = PatchTSTBag(settings(tmp_path)).fit_many(
+        histories, HOUR, 48, keep_fresh_s=3600, workers=2
+    )
+    assert resumed.split(",") == first
+    assert len(list(models.glob("global-*.json"))) == 4
+    assert all(list(models.glob(f"{key}.safetensors")) for key in first)

@@ -105,11 +105,13 @@ class EnsembleForecaster:
         max_steps: int | None = None,
         progress: Progress | None = None,
         workers: int = 1,
+        keep_fresh_s: float | None = None,
     ) -> str:
         """Train every neural member on ``histories`` (a global fit); returns their keys.
 
         ``workers`` > 1 trains that many members at once, each in a process of its own
-        (one torch thread each: on 2 cores two such fits ran at about the speed of one).
+        (one torch thread each: on 2 cores two such fits ran at about the speed of one);
+        ``keep_fresh_s`` keeps members trained more recently than that.
         """
         steps = [max_steps] * len(self.members)
         return fit_members(
@@ -122,6 +124,7 @@ class EnsembleForecaster:
             steps,
             progress,
             workers,
+            keep_fresh_s,
         )
 
     def global_fit_due(self, step_ms: int, h: int | None, every_s: float) -> bool:

@@ -45,16 +45,30 @@ def fit_members(
     steps: Sequence[int | None],
     progress: Progress | None,
     workers: int,
+    keep_fresh_s: float | None = None,
 ) -> str:
-    """A global fit of every member for the horizon ``member_horizon(step_ms, h)``:
-    ``workers`` > 1 in spawned processes, else in turn here; the keys, comma-joined."""
+    """A global fit of the members for the horizon ``member_horizon(step_ms, h)``:
+    ``workers`` > 1 in spawned processes, else in turn here; the keys, comma-joined.
+
+    ``keep_fresh_s`` keeps each member whose global model is a proper fit younger than
+    that (its key is returned as is): a global fit cut short by its deadline resumes
+    with the members it had not reached, instead of starting over."""
     hh = member_horizon(step_ms, h or 0)
-    if workers > 1:
-        keys = fit_in_processes(
-            owner_cls, settings, histories, step_ms, hh, steps, progress, workers
+    todo = [
+        i
+        for i, m in enumerate(members)
+        if keep_fresh_s is None or m.global_fit_due(step_ms, hh, keep_fresh_s)
+    ]
+    keys = [m.store.global_key(m.spec(step_ms, hh), step_ms, m.tag) or "" for m in members]
+    if workers > 1 and len(todo) > 1:
+        fitted = fit_in_processes(
+            owner_cls, settings, histories, step_ms, hh, steps, progress, workers, todo
         )
     else:
-        keys = fit_serially(members, histories, step_ms, hh, steps, progress)
+        chosen = [members[i] for i in todo]
+        fitted = fit_serially(chosen, histories, step_ms, hh, [steps[i] for i in todo], progress)
+    for i, key in zip(todo, fitted, strict=True):
+        keys[i] = key
     return ",".join(keys)
 
 
@@ -98,10 +112,12 @@ def fit_in_processes(
     steps: Sequence[int | None],
     progress: Progress | None,
     workers: int,
+    indices: Sequence[int] | None = None,
 ) -> list[str]:
     """Train member ``i`` of ``owner_cls(settings)`` for ``steps[i]`` steps (None: the
-    member's own), ``workers`` at a time, each in a spawned process with one torch
-    thread; returns the members' keys in order. ``progress`` sees the summed steps."""
+    member's own) for each ``i`` in ``indices`` (default: all), ``workers`` at a time,
+    each in a spawned process with one torch thread; returns their keys in that order.
+    ``progress`` sees the summed steps."""
     import multiprocessing
     import os
     import queue
@@ -111,7 +127,8 @@ def fit_in_processes(
     from tsad.lifeline import exit_with_parent
 
     members = owner_cls(settings).members
-    totals = [s or m.spec(step_ms, h).max_steps for m, s in zip(members, steps, strict=True)]
+    chosen = list(range(len(members))) if indices is None else list(indices)
+    totals = [steps[i] or members[i].spec(step_ms, h).max_steps for i in chosen]
     arrays = [(s.ts, s.y) for s in histories]
     ctx = multiprocessing.get_context("spawn")
     # the progress queue's manager and the member fits end with this process
@@ -120,7 +137,7 @@ def fit_in_processes(
     with (
         manager,
         ProcessPoolExecutor(
-            min(workers, len(members)),
+            max(1, min(workers, len(chosen))),
             mp_context=ctx,
             initializer=exit_with_parent,
             initargs=(os.getpid(),),
@@ -129,9 +146,9 @@ def fit_in_processes(
         reports = manager.Queue()
         futures = [
             pool.submit(_fit_member, owner_cls, settings, i, arrays, step_ms, h, steps[i], reports)
-            for i in range(len(members))
+            for i in chosen
         ]
-        seen = [0] * len(members)
+        seen = dict.fromkeys(chosen, 0)
         finished = False
         while True:
             # one last sweep after every fit ended: reports may still be queued
@@ -144,7 +161,7 @@ def fit_in_processes(
                 continue
             seen[index] = step
             if progress is not None:
-                progress(sum(seen), sum(totals))
+                progress(sum(seen.values()), sum(totals))
         return [f.result() for f in futures]
 
 

@@ -131,13 +131,16 @@ class PatchTSTBag:
         max_steps: int | None = None,
         progress: Progress | None = None,
         workers: int = 1,
+        keep_fresh_s: float | None = None,
     ) -> str:
         """Train every member on ``histories`` (a global fit); returns their keys.
 
         Each member trains for its own length in ``BAG``; ``max_steps`` (else the setting
         ``neural_max_steps``) rescales them, keeping their ratio (1,000 → 1,000, 1,000,
         2,000, 2,000), so the bag stays four distinct networks. ``workers`` > 1 trains
-        that many members at once, each in a process of its own.
+        that many members at once, each in a process of its own. ``keep_fresh_s`` keeps
+        members trained more recently than that (the service's global fit passes two
+        deadlines, so an attempt cut by its deadline resumes where it stopped).
         """
         scale = max_steps or self.settings.neural_max_steps
         base = BAG[0][1]
@@ -152,6 +155,7 @@ class PatchTSTBag:
             steps,
             progress,
             workers,
+            keep_fresh_s,
         )
 
     def global_fit_due(self, step_ms: int, h: int | None, every_s: float) -> bool:
