@@ -168,21 +168,17 @@ def predict_many(modules: Sequence[Any], windows: FloatArray, h: int) -> FloatAr
     its own graph), so a bag of four pays four networks, not four Python round trips."""
     if windows.shape[0] == 0:
         return np.empty((len(modules), 0, h, 0))
-    if len(modules) == 1:
-        chunks = [
-            predict_windows(modules[0], windows[i : i + 1024])
-            for i in range(0, windows.shape[0], 1024)
-        ]
-        return np.concatenate(chunks)[None]
-    if windows.shape[0] == 1:
+    if windows.shape[0] == 1 and len(modules) > 1:
         return _predict_joint(modules, windows)
-    per = [
-        np.concatenate(
-            [predict_windows(m, windows[i : i + 1024]) for i in range(0, windows.shape[0], 1024)]
-        )
-        for m in modules
-    ]
-    return np.stack(per)
+    return np.stack([_batched(m, windows) for m in modules])
+
+
+def _batched(module: Any, windows: FloatArray) -> FloatArray:
+    """``predict_windows`` over ``windows`` in batches of at most 1,024."""
+    n = windows.shape[0]
+    return np.concatenate(
+        [predict_windows(module, windows[i : i + 1024]) for i in range(0, n, 1024)]
+    )
 
 
 def _predict_joint(modules: Sequence[Any], windows: FloatArray) -> FloatArray:

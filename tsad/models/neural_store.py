@@ -203,11 +203,10 @@ class ModelStore:
             raw = json.loads(path.read_text())
         except (OSError, ValueError):
             return None
-        if isinstance(raw, dict):
-            self._pointers[path] = (stamp, raw)
         if not isinstance(raw, dict) or not isinstance(raw.get("key"), str):
             return None
-        return raw
+        self._pointers[path] = (stamp, raw)
+        return dict(raw)
 
     def global_key(self, spec: NeuralSpec, step_ms: int, tag: str = "") -> str | None:
         pointer = self.global_pointer(spec, step_ms, tag)
