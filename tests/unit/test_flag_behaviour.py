@@ -107,6 +107,21 @@ def test_a_trend_is_not_mistaken_for_a_level_shift() -> None:
     assert shifted and abs(aligned[299] - (step[299] + 200)) < 5
 
 
+def test_an_excursion_that_returned_is_not_aligned_as_a_level_shift() -> None:
+    """A jump that has come back (a long anomaly) leaves the history before it alone."""
+    t = np.arange(288 * 12)
+    rng = np.random.default_rng(3)
+    daily = 20 + 60 * ((t % 288) < 110) + rng.normal(0, 2, t.shape[0])
+    excursion = daily.copy()
+    excursion[288 * 10 : 288 * 10 + 110] += 70  # a day's high period far higher, then back
+    aligned, shifted = align_level_shift(excursion[: 288 * 11 + 190], 288)
+    assert shifted is False
+    assert np.array_equal(aligned, excursion[: 288 * 11 + 190])
+    lasting = daily.copy()
+    lasting[288 * 10 :] += 70
+    assert align_level_shift(lasting, 288)[1] is True
+
+
 def test_a_count_never_gets_a_negative_band() -> None:
     """A series that never goes below zero: lo ≥ 0 in forecasts, batch and online."""
     rng = np.random.default_rng(2)

@@ -7,8 +7,9 @@ batch detection, priming a scorer), the history is cleaned here, model-agnostic:
   seasons, in short runs, are replaced by that seasonal median — one spike gives one
   flag, never a ghost every season after (a fitted seasonal component absorbs a spike
   and repeats it; a median of the neighbouring seasons does not);
-* the largest abrupt level shift is aligned (the history before it moved to the new
-  level), so the band re-anchors at the next refit instead of widening for the whole
+* the largest abrupt level shift that lasts is aligned (the history before it moved
+  to the new level), so the band re-anchors at the next refit instead of widening for
+  the whole
   fit window.
 
 Forecasts (``/v1/forecast``) fit the raw history: on M4 Hourly the cleaning costs
@@ -84,8 +85,10 @@ def align_level_shift(y: FloatArray, season: int) -> tuple[FloatArray, bool]:
     each phase) and move the points before it by the shift, so a model sees one level.
 
     A shift counts when it stands ``SHIFT_T`` noise σ (robust, from first differences)
-    clear, is at least 4 σ, and is abrupt: the points right around it carry at least
-    80% of it (a steady trend is no shift). Returns (aligned y, whether it shifted)."""
+    clear, is at least 4 σ, is abrupt (the points right around it carry at least 80% of
+    it: a steady trend is no shift) and lasts (the latest points still hold at least
+    half of the jump: an excursion that came back is an anomaly, and aligning the past
+    to it blew the band up for the next refit). Returns (aligned y, whether it shifted)."""
     n = y.shape[0]
     m = max(6, season // 4)
     if n < 4 * m:
@@ -109,6 +112,11 @@ def align_level_shift(y: FloatArray, season: int) -> tuple[FloatArray, bool]:
     cut, shift = int(s[i]), float(delta[i])
     local = float(np.mean(x[cut : cut + m]) - np.mean(x[cut - m : cut]))
     if t[i] < SHIFT_T or abs(shift) < 4 * sigma or abs(local) < 0.8 * abs(shift):
+        return y, False
+    # a shift must last: the series' latest points still sit at the new level (an
+    # excursion that has returned is an anomaly, not a new level to align the past to)
+    held = float(np.median(x[n - m :]) - np.median(x[cut - m : cut]))
+    if held * local <= 0 or abs(held) < 0.5 * abs(local):
         return y, False
     out = y.astype(np.float64).copy()
     out[:cut] += local  # the jump itself: a trend on either side stays a trend
