@@ -9,8 +9,7 @@ batch detection, priming a scorer), the history is cleaned here, model-agnostic:
   and repeats it; a median of the neighbouring seasons does not);
 * the largest abrupt level shift that lasts is aligned (the history before it moved
   to the new level), so the band re-anchors at the next refit instead of widening for
-  the whole
-  fit window.
+  the whole fit window.
 
 Forecasts (``/v1/forecast``) fit the raw history: on M4 Hourly the cleaning costs
 ``stats`` 0.04 OWA (benchmarks/README.md), and a forecast user asked for that history.
