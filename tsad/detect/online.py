@@ -6,8 +6,10 @@ Two faces of one rule:
   band stored for their series — a forecast made earlier for these timestamps.
   O(1) per point, no model runs; it only says when a refit is due.
 * the **replay** (``detect_online``): the same rule over a whole series, refitting
-  every ``horizon`` steps on the points before, so a point's result never changes
-  when later points are added (``mode=online``, the NAB bench).
+  on the points before at the hot path's own cadence (``refit_every``: once
+  ``REFRESH_FRACTION`` of a band is used), so a point's result never changes when
+  later points are added and is the result the service would have given
+  (``mode=online``, the NAB bench).
 """
 
 from __future__ import annotations
@@ -38,6 +40,13 @@ def refit_horizon(step_ms: int) -> int:
     With ``REFRESH_FRACTION`` = 0.5 the hot path refits about once a season.
     """
     return min(max(2 * season_length(step_ms), 24), 2880)
+
+
+def refit_every(horizon: int) -> int:
+    """Steps of a band the hot path uses before its refit is due (``score_arrivals``):
+    the replay refits at the same cadence, so it scores every point at the lead the
+    service would have."""
+    return int(REFRESH_FRACTION * (horizon - 1)) + 1
 
 
 @dataclass(frozen=True)
@@ -182,17 +191,20 @@ def replay_bands(
     horizon: int | None = None,
     fit_window: int | None = None,
     progress: ProgressFn | None = None,
+    every: int | None = None,
 ) -> ReplayBands:
-    """Fit on the points before grid index ``t0``, keep the next ``horizon`` steps'
-    band (with its seasonal reference), move ``t0`` on, repeat.
+    """Fit on the points before grid index ``t0``, forecast a ``horizon``-step band
+    (with its seasonal reference), keep its first ``every`` steps, move ``t0`` on,
+    repeat. ``every`` defaults to the hot path's cadence (``refit_every``).
 
-    Refit positions depend only on ``t0 = min_points + k·horizon`` and each fit
+    Refit positions depend only on ``t0 = min_points + k·every`` and each fit
     sees only raw points before ``t0`` (re-gridded from that prefix alone, so gap
     filling never looks ahead) — hence results are prefix-stable.
     """
     step = prepared.step_ms
     n = prepared.regular.ts.shape[0]
     h = horizon or refit_horizon(step)
+    keep = min(every or refit_every(h), h)
     season = season_length(step)
     slots = prepared.slots
     first_ts = int(prepared.regular.ts[0]) if n else 0
@@ -202,7 +214,7 @@ def replay_bands(
     ref = np.full(n, np.nan)
     t0 = _first_fit_index(slots, forecaster.min_points(step))
     models: list[str] = []
-    total = max(0, -(-(n - t0) // h)) if t0 < n else 0
+    total = max(0, -(-(n - t0) // keep)) if t0 < n else 0
     done = 0
     while t0 < n:
         k = int(np.searchsorted(slots, t0, side="left"))  # raw points before t0
@@ -210,7 +222,7 @@ def replay_bands(
         if fit_window is not None:
             hist = hist.tail(fit_window)
         hist = robust_history(hist, step)  # what the hot path's refit learns from
-        steps = min(h, n - t0)
+        steps = min(keep, n - t0)
         # the forecast starts right after the history's last point; align to t0
         lead = int((first_ts + t0 * step - int(hist.ts[-1])) // step)
         # always the full horizon: a shorter last chunk must not change the model's

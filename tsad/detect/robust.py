@@ -25,10 +25,12 @@ from tsad.series import FloatArray, Series, season_length
 
 
 def robust_history(history: Series, step_ms: int) -> Series:
-    """``history`` with outliers replaced and the last abrupt level shift aligned."""
+    """``history`` with the last abrupt level shift aligned and outliers replaced."""
     season = season_length(step_ms)
-    _, clean = outliers(history.y, season)
-    clean, _ = align_level_shift(clean, season)
+    # aligned first: next to an unaligned shift the neighbouring seasons mix two levels,
+    # and the points between them would be "cleaned" to a level the series never had
+    aligned, _ = align_level_shift(history.y, season)
+    _, clean = outliers(aligned, season)
     return Series(history.ts, clean)
 
 
