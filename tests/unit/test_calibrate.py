@@ -57,6 +57,32 @@ def test_a_non_negative_series_gets_no_band_below_zero() -> None:
     assert calibrate.clip_to_range(band, np.array([-1.0, 1.0])).lo[95.0].min() < 0.0
 
 
+def test_a_band_never_reaches_past_the_series_range_beyond_its_extremes() -> None:
+    """A short-history trend model's band, two days ahead on a 0–60 series, stays within
+    one range of what the series showed (not thousands of times it); a constant history
+    keeps its band."""
+    from tsad.models.stats import StatsForecaster
+
+    y = 30 + 30 * np.sin(np.arange(300) / 9.0) * np.linspace(0.2, 1.0, 300)
+    span = float(np.ptp(y))
+    exploding = _band(np.full(576, 40.0), 1.0)
+    exploding = Band(
+        exploding.ts,
+        exploding.mean,
+        {95.0: 40.0 - np.geomspace(1.0, 1e6, 576)},
+        {95.0: 40.0 + np.geomspace(1.0, 1e6, 576)},
+    )
+    capped = calibrate.clip_to_range(exploding, y)
+    assert float(np.max(capped.hi[95.0])) == float(np.max(y)) + span
+    assert float(np.min(capped.lo[95.0])) == max(float(np.min(y)) - span, 0.0)
+    history = Series(np.arange(300, dtype=np.int64) * 300_000, y)
+    band = calibrate.forecast(StatsForecaster(), history, 300_000, 576, [99.0]).band
+    assert float(np.max(band.hi[99.0])) <= float(np.max(y)) + span
+    flat = _band(np.full(5, 20.0), 1.0)
+    kept = calibrate.clip_to_range(flat, np.full(4, 20.0))
+    assert np.allclose(kept.lo[95.0], 19.0) and np.allclose(kept.hi[95.0], 21.0)
+
+
 def test_any_model_gets_the_stage() -> None:
     """A backend knowing nothing of calibration (the toy fixture, ±MAD-based band)
     comes out of calibrate.insample covering its level, and in range."""
