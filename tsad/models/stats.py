@@ -18,7 +18,10 @@ bands are widened per series, never narrowed, with ``tsad.detect.calibrate``:
   level against the band's own half-width); ``insample`` returns the model's band;
 * forecasts by the in-sample ratio, then by the same ratio measured out of sample:
   the model is refitted without the last ``holdout`` points, and its errors there
-  are compared with its band (only the model can do that refit).
+  are compared with its band widened in sample the same way (only the model can do
+  that refit). Against the raw holdout band both factors corrected the same
+  under-coverage and multiplied (a spiky NAB series, median over refits: 2.45 x 3.03
+  = 7.4, against 3.1 with the holdout band widened first).
 """
 
 from __future__ import annotations
@@ -134,13 +137,19 @@ class StatsForecaster:
             return band
         actual = y[-holdout:]
         mean = np.asarray(out["mean"], np.float64)
+        # the holdout band widened in sample first, as the forecast's own band was: its
+        # factor measures only the under-coverage the in-sample factor did not already fix
+        pre = _insample_factors(out, y[:-holdout], levels)
         factors: dict[float, float] = {}
         for level in levels:
             lab = level_label(level)
-            half = np.where(
-                actual >= mean,
-                np.asarray(out[f"hi-{lab}"]) - mean,
-                mean - np.asarray(out[f"lo-{lab}"]),
+            half = (
+                np.where(
+                    actual >= mean,
+                    np.asarray(out[f"hi-{lab}"]) - mean,
+                    mean - np.asarray(out[f"lo-{lab}"]),
+                )
+                * pre[level]
             )
             factor = coverage_factor(actual - mean, half, level, min_count=8)
             if factor is not None:
