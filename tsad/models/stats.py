@@ -18,7 +18,14 @@ bands are widened per series, never narrowed, with ``tsad.detect.calibrate``:
   level against the band's own half-width); ``insample`` returns the model's band;
 * forecasts by the in-sample ratio, then by the same ratio measured out of sample:
   the model is refitted without the last ``holdout`` points, and its errors there
-  are compared with its band (only the model can do that refit).
+  are compared with its band widened in sample the same way (only the model can do
+  that refit). Against the raw holdout band both factors corrected the same
+  under-coverage and multiplied (a spiky NAB series, median over refits: 2.45 x 3.03
+  = 7.4, against 3.1 with the holdout band widened first);
+* and never narrower than the holdout's errors say for their lead (``_lead_floor``):
+  the trend model's band grows with lead much faster than the errors do (M4 Hourly:
+  σ x3.1 from lead 1 to 25, median |error|/σ 0.62 at leads 1-3 against 0.40 a day
+  later), so one factor per band leaves the first leads after a refit too narrow.
 """
 
 from __future__ import annotations
@@ -29,13 +36,21 @@ from typing import Any
 
 import numpy as np
 
-from tsad.detect.calibrate import clip_to_range, coverage_factor, floor_band, widen
+from tsad.detect.calibrate import (
+    clip_to_range,
+    coverage_factor,
+    floor_band,
+    nest_levels,
+    widen,
+)
 from tsad.errors import ModelFailed, NotEnoughPoints
 from tsad.series import Band, FloatArray, Forecast, Series, level_label, season_length
 from tsad.settings import ModelSettings
 
 MAX_WEEKLY = 1_000
 ZZN_MAX_POINTS = 1_500
+#: how fast a band may grow with lead, as powers of the model's own growth
+GROWTH_POWERS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 def _stl_jump(season: int) -> int:
@@ -134,18 +149,41 @@ class StatsForecaster:
             return band
         actual = y[-holdout:]
         mean = np.asarray(out["mean"], np.float64)
+        # the holdout band widened in sample first, as the forecast's own band was: its
+        # factor measures only the under-coverage the in-sample factor did not already fix
+        pre = _insample_factors(out, y[:-holdout], levels)
         factors: dict[float, float] = {}
         for level in levels:
             lab = level_label(level)
-            half = np.where(
-                actual >= mean,
-                np.asarray(out[f"hi-{lab}"]) - mean,
-                mean - np.asarray(out[f"lo-{lab}"]),
+            half = (
+                np.where(
+                    actual >= mean,
+                    np.asarray(out[f"hi-{lab}"]) - mean,
+                    mean - np.asarray(out[f"lo-{lab}"]),
+                )
+                * pre[level]
             )
             factor = coverage_factor(actual - mean, half, level, min_count=8)
             if factor is not None:
                 factors[level] = factor
-        return widen(band, factors)
+        widened = widen(band, factors)
+        # one factor per band cannot fix its shape: where the model's band grows with lead
+        # faster than its errors did on the holdout, the first leads are too narrow
+        lo, hi = dict(widened.lo), dict(widened.hi)
+        for level in levels:
+            lab = level_label(level)
+            hold_half = (np.asarray(out[f"hi-{lab}"]) - np.asarray(out[f"lo-{lab}"])) / 2
+            floor = _lead_floor(
+                actual - mean,
+                hold_half * pre[level],
+                (band.hi[level] - band.lo[level]) / 2,
+                level,
+            )
+            if floor is not None:
+                lo[level] = np.minimum(lo[level], widened.mean - floor)
+                hi[level] = np.maximum(hi[level], widened.mean + floor)
+        nest_levels(sorted(lo), lo, hi)
+        return Band(widened.ts, widened.mean, lo, hi)
 
     def insample(self, history: Series, step_ms: int, levels: Sequence[float]) -> Forecast:
         """The model's in-sample band; ``tsad.detect.calibrate.insample`` calibrates it."""
@@ -177,6 +215,30 @@ def _insample_factors(
         half = (np.asarray(out[f"fitted-hi-{lab}"]) - np.asarray(out[f"fitted-lo-{lab}"])) / 2
         factors[level] = coverage_factor(resid, half, level) or 1.0
     return factors
+
+
+def _lead_floor(
+    errors: FloatArray, hold_half: FloatArray, half: FloatArray, level: float
+) -> FloatArray | None:
+    """A floor under the forecast's half-widths from how the holdout's errors grew with
+    lead: the model's band grows as its own growth to the power that fits those errors
+    best (Gaussian likelihood, scale profiled out), scaled to cover them at the level.
+    None when the model's own growth fits best (power 1: nothing to add)."""
+    ok = np.isfinite(errors) & np.isfinite(hold_half) & (hold_half > 0)
+    if ok.sum() < 8 or not ok[0] or half.shape[0] == 0 or not half[0] > 0:
+        return None
+    err, grow = errors[ok], hold_half[ok] / hold_half[0]
+    best, best_nll = 1.0, np.inf
+    for power in GROWTH_POWERS:
+        prof = hold_half[0] * grow**power
+        rms = float(np.sqrt(np.mean((err / prof) ** 2)))
+        nll = float(np.sum(np.log(prof))) + err.shape[0] * np.log(max(rms, 1e-300))
+        if nll < best_nll:
+            best, best_nll = power, nll
+    if best >= 1.0:
+        return None
+    factor = coverage_factor(err, hold_half[0] * grow**best, level, min_count=8) or 1.0
+    return np.asarray(half[0] * (half / half[0]) ** best * factor, np.float64)
 
 
 def _sf_levels(levels: Sequence[float]) -> list[float | int]:
