@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from tsad.detect.batch import detect_batch
 from tsad.detect.flags import flag_stream
 from tsad.detect.online import detect_online
-from tsad.detect.robust import align_level_shift, outliers
+from tsad.detect.robust import align_level_shift, outliers, robust_history
 from tsad.detect.threshold import capped_threshold, threshold_for
 from tsad.models.stats import StatsForecaster
 from tsad.prepare import prepare
@@ -122,6 +122,19 @@ def test_an_excursion_that_returned_is_not_aligned_as_a_level_shift() -> None:
     lasting = daily.copy()
     lasting[288 * 10 :] += 70
     assert align_level_shift(lasting, 288)[1] is True
+
+
+def test_a_weekend_is_not_aligned_as_a_level_shift() -> None:
+    """Hourly data whose weekends have their own daily shape: the history ending on a
+    Sunday is not moved by a "shift" (the weekly season is taken out first)."""
+    rng = np.random.default_rng(0)
+    t = np.arange(24 * (21 + 6) + 18)  # three weeks and a Sunday afternoon
+    hour, day = t % 24, (t // 24) % 7
+    weekday = 100 + 80 * np.sin(2 * np.pi * (hour - 6) / 24)
+    weekend = 100 + 60 * np.sin(2 * np.pi * (hour + 3) / 24)  # busy nights, quiet mornings
+    y = np.where(day >= 5, weekend, weekday) + rng.normal(0, 2, t.shape[0])
+    clean = robust_history(Series((T0 + t * HOUR).astype(np.int64), y), HOUR)
+    assert float(np.median(np.abs(clean.y - y))) == 0.0
 
 
 def test_a_count_never_gets_a_negative_band() -> None:

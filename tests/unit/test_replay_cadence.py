@@ -71,3 +71,17 @@ def test_the_replay_refits_at_the_hot_paths_cadence() -> None:
     h = refit_horizon(HOUR)
     assert gaps == {_points_until_refit_due(h)}
     assert _points_until_refit_due(h) < h
+
+
+def test_after_a_gap_the_replay_scores_against_a_band_fitted_after_it() -> None:
+    """A gap longer than the band's reach: as on the hot path, the first point back is
+    not scored and triggers the refit; the next points are scored against that band,
+    never against a forecast made before the gap."""
+    before = np.arange(24 * 10)
+    after = before[-1] + 24 * 5 + np.arange(1, 24 * 3)  # five days later
+    ts = (T0 + np.r_[before, after] * HOUR).astype(np.int64)
+    y = np.r_[np.zeros(before.shape[0]), np.full(after.shape[0], 10.0)]
+    bands = replay_bands(prepare(ts, y, step_ms=HOUR), RecordingForecaster(), 99.0)
+    first_back = before.shape[0]
+    assert np.isnan(bands.mean[first_back])
+    np.testing.assert_array_equal(bands.mean[first_back + 1 :], 10.0)

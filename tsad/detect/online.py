@@ -193,13 +193,18 @@ def replay_bands(
     progress: ProgressFn | None = None,
     every: int | None = None,
 ) -> ReplayBands:
-    """Fit on the points before grid index ``t0``, forecast a ``horizon``-step band
-    (with its seasonal reference), keep its first ``every`` steps, move ``t0`` on,
-    repeat. ``every`` defaults to the hot path's cadence (``refit_every``).
+    """Replay the hot path's refits over the raw points, in time order: fit on the
+    points so far, forecast a ``horizon``-step band (with its seasonal reference) from
+    the last of them, score the next points against it, and refit once a point arrives
+    ``every`` steps or more after the fitted history (``refit_every``: the hot path's
+    refresh), that point included in the next fit.
 
-    Refit positions depend only on ``t0 = min_points + k·every`` and each fit
-    sees only raw points before ``t0`` (re-gridded from that prefix alone, so gap
-    filling never looks ahead) — hence results are prefix-stable.
+    As on the hot path (``score_arrivals``), a point past the band's reach (after a
+    gap in the data) is not scored and triggers the refit, so the points after a gap
+    are scored against a band fitted on the first of them — not against a forecast
+    made before the gap, at leads the service never holds a band for.
+    Each fit sees only raw points already scored (re-gridded from that prefix alone, so
+    gap filling never looks ahead) — hence results are prefix-stable.
     """
     step = prepared.step_ms
     n = prepared.regular.ts.shape[0]
@@ -207,38 +212,34 @@ def replay_bands(
     keep = min(every or refit_every(h), h)
     season = season_length(step)
     slots = prepared.slots
-    first_ts = int(prepared.regular.ts[0]) if n else 0
     mean = np.full(n, np.nan)
     lo = np.full(n, np.nan)
     hi = np.full(n, np.nan)
     ref = np.full(n, np.nan)
-    t0 = _first_fit_index(slots, forecaster.min_points(step))
+    last = forecaster.min_points(step) - 1  # raw index of the fit's last point
     models: list[str] = []
-    total = max(0, -(-(n - t0) // keep)) if t0 < n else 0
+    start = int(slots[last]) + 1 if 0 <= last < slots.shape[0] else n
+    total = max(0, -(-(n - start) // keep))
     done = 0
-    while t0 < n:
-        k = int(np.searchsorted(slots, t0, side="left"))  # raw points before t0
-        hist = regularise(Series(prepared.raw.ts[:k], prepared.raw.y[:k]), step).series
-        if fit_window is not None:
-            hist = hist.tail(fit_window)
-        hist = robust_history(hist, step)  # what the hot path's refit learns from
-        steps = min(keep, n - t0)
-        # the forecast starts right after the history's last point; align to t0
-        lead = int((first_ts + t0 * step - int(hist.ts[-1])) // step)
-        # always the full horizon: a shorter last chunk must not change the model's
-        # answer for the points it does cover (prefix stability)
-        fc = calibrate.forecast(forecaster, hist, step, lead - 1 + h, [level])
-        band = fc.band
-        mean[t0 : t0 + steps] = band.mean[lead - 1 : lead - 1 + steps]
-        lo[t0 : t0 + steps] = band.lo[level][lead - 1 : lead - 1 + steps]
-        hi[t0 : t0 + steps] = band.hi[level][lead - 1 : lead - 1 + steps]
-        r = seasonal_reference(hist.y, season, lead - 1 + h)
-        ref[t0 : t0 + steps] = r[lead - 1 : lead - 1 + steps]
+    while 0 <= last < slots.shape[0] - 1:
+        g = int(slots[last])  # grid index of the fit's last point: the band covers g+1..g+h
+        hist = regularise(Series(prepared.raw.ts[: last + 1], prepared.raw.y[: last + 1]), step)
+        hist_s = hist.series if fit_window is None else hist.series.tail(fit_window)
+        clean = robust_history(hist_s, step)  # what the hot path's refit learns from
+        fc = calibrate.forecast(forecaster, clean, step, h, [level])
+        # the refit is due at the first point ``keep`` steps on (or past the band)
+        due = int(np.searchsorted(slots, g + keep, side="left"))
+        stop = min(int(slots[due]) if due < slots.shape[0] else n - 1, g + h)
+        m = stop - g  # band steps that score points before the next fit
+        mean[g + 1 : stop + 1] = fc.band.mean[:m]
+        lo[g + 1 : stop + 1] = fc.band.lo[level][:m]
+        hi[g + 1 : stop + 1] = fc.band.hi[level][:m]
+        ref[g + 1 : stop + 1] = seasonal_reference(clean.y, season, h)[:m]
         models.append(fc.model_used)
-        t0 += steps
+        last = due
         done += 1
         if progress is not None:
-            progress(done, total)
+            progress(done, max(total, done))
     model_used = max(set(models), key=models.count) if models else "none"
     return ReplayBands(mean[slots], lo[slots], hi[slots], ref[slots], model_used)
 

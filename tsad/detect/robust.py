@@ -21,15 +21,19 @@ import numpy as np
 import numpy.typing as npt
 
 from tsad.detect.residual_score import lagged_median
+from tsad.models.stats import seasons_for
 from tsad.series import FloatArray, Series, season_length
 
 
 def robust_history(history: Series, step_ms: int) -> Series:
     """``history`` with the last abrupt level shift aligned and outliers replaced."""
     season = season_length(step_ms)
+    # deseasonalised by every season the model will fit: a weekly pattern left in
+    # (a weekend) looked like an abrupt shift and moved the whole history by it
+    longer = max([0, *(p for p in seasons_for(step_ms, history.y.shape[0]) if p > season)])
     # aligned first: next to an unaligned shift the neighbouring seasons mix two levels,
     # and the points between them would be "cleaned" to a level the series never had
-    aligned, _ = align_level_shift(history.y, season)
+    aligned, _ = align_level_shift(history.y, season, longer)
     _, clean = outliers(aligned, season)
     return Series(history.ts, clean)
 
@@ -81,9 +85,10 @@ def outliers(y: FloatArray, season: int) -> tuple[npt.NDArray[np.bool_], FloatAr
 SHIFT_T = 12.0
 
 
-def align_level_shift(y: FloatArray, season: int) -> tuple[FloatArray, bool]:
+def align_level_shift(y: FloatArray, season: int, longer: int = 0) -> tuple[FloatArray, bool]:
     """Find the largest abrupt level shift in ``y`` (deseasonalised by the median of
-    each phase) and move the points before it by the shift, so a model sees one level.
+    each phase of ``season``, then of ``longer`` — a weekly season — when given) and
+    move the points before it by the shift, so a model sees one level.
 
     A shift counts when it stands ``SHIFT_T`` noise σ (robust, from first differences)
     clear, is at least 4 σ, is abrupt (the points right around it carry at least 80% of
@@ -95,10 +100,11 @@ def align_level_shift(y: FloatArray, season: int) -> tuple[FloatArray, bool]:
     if n < 4 * m:
         return y, False
     x = y.astype(np.float64)
-    if season > 1:
-        phase = np.arange(n) % season
-        med = np.array([np.median(x[phase == p]) for p in range(season)])
-        x = x - med[phase]
+    for period in (season, longer):
+        if period > 1 and (period == season or n >= 2 * period):
+            phase = np.arange(n) % period
+            med = np.array([np.median(x[phase == p]) for p in range(period)])
+            x = x - med[phase]
     d = np.diff(x)
     sigma = 1.4826 * float(np.median(np.abs(d - np.median(d)))) / np.sqrt(2.0)
     if sigma <= 0:
