@@ -1,14 +1,16 @@
 """Leave-one-folder-out cross-validation of the detector's constants on NAB.
 
 nice python3 benchmarks/nab_cv.py [--data DIR] [--model auto] [--cache bench-out/nab-cv]
-    [--refresh FRACTION]
+    [--refresh FRACTION] [--fit-window N]
 
 1. Replays the service's online path over every file once (``replay_bands``: the
    bands the hot path would have held, refitted at its cadence) and caches them per
    file. ``--refresh F`` replays as if the hot path refitted once ``F`` of a band was
    used instead of the shipped ``REFRESH_FRACTION`` (0.5): another set of refit
    positions, to tell a real gain from the luck of where the refits fell (the figures
-   move by up to ±3 points between fractions). A cache belongs to one code and fraction.
+   move by up to ±3 points between fractions). ``--fit-window N`` refits on the newest
+   N points instead of the service's ``TSAD_FIT_WINDOW`` default. A cache belongs to one
+   code, fraction and window.
 2. For each candidate scorer setting, scores every file (``flag_stream``).
 3. For each folder: picks the default sensitivity that maximises the NAB standard
    score of the *flags* on the other folders, and scores the held-out folder with
@@ -166,11 +168,12 @@ def main() -> None:
     ap.add_argument(
         "--refresh", type=float, default=None, help="refit once this share of a band is used"
     )
+    ap.add_argument("--fit-window", type=int, default=None, help="points each refit sees")
     a = ap.parse_args()
     if a.refresh is not None:
         online.REFRESH_FRACTION = a.refresh
     corpus = load_corpus(a.data)
-    bands = {f.key: cached_bands(f, a.model, a.cache) for f in corpus.files}
+    bands = {f.key: cached_bands(f, a.model, a.cache, a.fit_window) for f in corpus.files}
     base = evaluate(corpus, bands)
     print(
         "default constants:",

@@ -85,3 +85,18 @@ def test_after_a_gap_the_replay_scores_against_a_band_fitted_after_it() -> None:
     first_back = before.shape[0]
     assert np.isnan(bands.mean[first_back])
     np.testing.assert_array_equal(bands.mean[first_back + 1 :], 10.0)
+
+
+def test_the_replay_fits_on_the_services_window() -> None:
+    """As the hot path's refit, each replay fit sees at most the newest ``fit_window``
+    points (the service's default unless told otherwise)."""
+    from tsad.settings import ModelSettings
+
+    y = np.sin(np.arange(24 * 120) * 2 * np.pi / 24)
+    ts = (T0 + np.arange(y.shape[0]) * HOUR).astype(np.int64)
+    rec = RecordingForecaster()
+    replay_bands(prepare(ts, y), rec, 99.0)
+    assert max(rec.fitted_on) == ModelSettings().fit_window
+    short = RecordingForecaster()
+    replay_bands(prepare(ts, y), short, 99.0, fit_window=100)
+    assert max(short.fitted_on) == 100

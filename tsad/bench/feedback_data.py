@@ -18,19 +18,24 @@ from tsad.feedback.adapt import scored_spread
 from tsad.models.registry import ModelRegistry
 from tsad.prepare import prepare
 from tsad.series import FloatArray, IntArray, season_length
+from tsad.settings import ModelSettings
 
 LEVEL = 99.0
 
 
-def cached_bands(f: NabFile, model: str, cache: Path) -> dict[str, np.ndarray]:
-    """The file's replayed bands, from ``cache`` when a run already made them."""
+def cached_bands(
+    f: NabFile, model: str, cache: Path, fit_window: int | None = None
+) -> dict[str, np.ndarray]:
+    """The file's replayed bands, from ``cache`` when a run already made them;
+    ``fit_window`` replaces the service's default window (models and replay alike)."""
     path = cache / model / f.key.replace("/", "__").replace(".csv", ".npz")
     if path.is_file():
         return dict(np.load(path))
     keep = forward_rows(f.ts)
-    forecaster = ModelRegistry().get(model)
+    settings = ModelSettings() if fit_window is None else ModelSettings(fit_window=fit_window)
+    forecaster = ModelRegistry(settings).get(model)
     p = prepare(f.ts[keep], f.value[keep], min_points=forecaster.min_points(1))
-    b = replay_bands(p, forecaster, LEVEL)
+    b = replay_bands(p, forecaster, LEVEL, fit_window=settings.fit_window)
     out = {
         "keep": keep,
         "mean": b.mean,

@@ -27,6 +27,7 @@ from tsad.detect.score import SMALL_BATCH
 from tsad.detect.threshold import DEFAULT_SENSITIVITY
 from tsad.prepare import Prepared
 from tsad.series import FloatArray, IntArray, Series, regularise, season_length
+from tsad.settings import ModelSettings
 from tsad.state import BandRecord
 from tsad.types import Forecaster
 
@@ -204,12 +205,16 @@ def replay_bands(
     are scored against a band fitted on the first of them — not against a forecast
     made before the gap, at leads the service never holds a band for.
     Each fit sees only raw points already scored (re-gridded from that prefix alone, so
-    gap filling never looks ahead) — hence results are prefix-stable.
+    gap filling never looks ahead) — hence results are prefix-stable — and, as the
+    service's refit, only the newest ``fit_window`` of them (default: the service's).
     """
     step = prepared.step_ms
     n = prepared.regular.ts.shape[0]
     h = horizon or refit_horizon(step)
     keep = min(every or refit_every(h), h)
+    # the hot path refits on the newest ``fit_window`` points only (``jobs.refit_job``):
+    # cleaning the whole history instead aligned shifts the service never sees
+    window = fit_window or ModelSettings().fit_window
     season = season_length(step)
     slots = prepared.slots
     mean = np.full(n, np.nan)
@@ -224,7 +229,7 @@ def replay_bands(
     while 0 <= last < slots.shape[0] - 1:
         g = int(slots[last])  # grid index of the fit's last point: the band covers g+1..g+h
         hist = regularise(Series(prepared.raw.ts[: last + 1], prepared.raw.y[: last + 1]), step)
-        hist_s = hist.series if fit_window is None else hist.series.tail(fit_window)
+        hist_s = hist.series.tail(window)
         clean = robust_history(hist_s, step)  # what the hot path's refit learns from
         fc = calibrate.forecast(forecaster, clean, step, h, [level])
         # the refit is due at the first point ``keep`` steps on (or past the band)
