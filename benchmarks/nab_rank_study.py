@@ -266,6 +266,7 @@ def rank_scores(
     rows = zip(y.tolist(), mean.tolist(), sigma.tolist(), r.tolist(), strict=True)
     for i, (a, b, c, d) in enumerate(rows):
         if math.isnan(b) or math.isnan(c):
+            scorer.age += 1  # unscored, but time passes: as residual_scores, an incident ages
             continue
         scorer.wref = float(w[i])
         out[i] = scorer.update(a, b, c, d)
