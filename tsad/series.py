@@ -374,6 +374,25 @@ def season_length(step_ms: int) -> int:
     return 1
 
 
+#: longest weekly season a model fits (steps): hourly and 30-minute data, not 5-minute
+MAX_WEEKLY = 1_000
+
+
+def seasons_for(step_ms: int, n: int) -> list[int]:
+    """Seasonal periods a model should fit for ``n`` points at this step: the natural
+    season once two of it are there, and a weekly one too when it is at most
+    ``MAX_WEEKLY`` steps and two weeks are there (``stats`` fits them with MSTL; robust
+    history and the Azure layer take out the same ones)."""
+    daily = season_length(step_ms)
+    if daily <= 1 or n < 2 * daily:
+        return []
+    out = [daily]
+    weekly = 7 * daily if daily != 7 else 0
+    if 0 < weekly <= MAX_WEEKLY and n >= 2 * weekly:
+        out.append(weekly)
+    return out
+
+
 @dataclass(frozen=True)
 class Regular:
     """A series on a regular grid, gaps filled by linear interpolation."""

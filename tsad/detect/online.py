@@ -192,12 +192,11 @@ def replay_bands(
     horizon: int | None = None,
     fit_window: int | None = None,
     progress: ProgressFn | None = None,
-    every: int | None = None,
 ) -> ReplayBands:
     """Replay the hot path's refits over the raw points, in time order: fit on the
     points so far, forecast a ``horizon``-step band (with its seasonal reference) from
     the last of them, score the next points against it, and refit once a point arrives
-    ``every`` steps or more after the fitted history (``refit_every``: the hot path's
+    ``refit_every`` steps or more after the fitted history (the hot path's
     refresh), that point included in the next fit.
 
     As on the hot path (``score_arrivals``), a point past the band's reach (after a
@@ -211,7 +210,7 @@ def replay_bands(
     step = prepared.step_ms
     n = prepared.regular.ts.shape[0]
     h = horizon or refit_horizon(step)
-    keep = min(every or refit_every(h), h)
+    keep = min(refit_every(h), h)
     # the hot path refits on the newest ``fit_window`` points only (``jobs.refit_job``):
     # cleaning the whole history instead aligned shifts the service never sees
     window = fit_window or ModelSettings().fit_window

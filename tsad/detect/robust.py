@@ -21,8 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tsad.detect.residual_score import lagged_median
-from tsad.models.stats import seasons_for
-from tsad.series import FloatArray, Series, season_length
+from tsad.series import FloatArray, Series, season_length, seasons_for
 
 
 def robust_history(history: Series, step_ms: int) -> Series:

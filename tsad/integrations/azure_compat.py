@@ -47,7 +47,7 @@ from tsad.integrations.azure_wire import (
     check_missing,
     filled,
 )
-from tsad.series import FloatArray, IntArray, Scored, freq_alias, season_length
+from tsad.series import FloatArray, IntArray, Scored, freq_alias, season_length, seasons_for
 from tsad.service import TsadService
 
 DAY_MS = 86_400_000
@@ -72,8 +72,6 @@ def proxy_step_ms(series: AzureSeries) -> int:
 
 def tsad_period(step_ms: int, slots: int) -> int:
     """The season tsad's statistical model fits at this step and length (0 = none)."""
-    from tsad.models.stats import seasons_for
-
     seasons = seasons_for(step_ms, slots)
     return seasons[0] if seasons else 0
 

@@ -4,7 +4,7 @@ Model choice, measured on this 2-core machine (benchmarks/README.md):
 
 * MSTL with STL "jumps": 8,640 5-min points with a daily season (288) fit with
   in-sample bands in ~0.23 s; plain MSTL takes ~1.4 s, AutoARIMA ~10 s per 336 points.
-* A weekly season too when it is at most ``MAX_WEEKLY`` steps (hourly, 30-min data)
+* A weekly season too when it is at most ``tsad.series.MAX_WEEKLY`` steps (hourly, 30-min data)
   and two weeks are there: on M4 Hourly it takes OWA from 0.68 to 0.58.
 * The trend is forecast by AutoETS choosing its own trend/damping (ZZN) up to
   ``ZZN_MAX_POINTS`` points (M4 MASE 1.26 → 1.13 against a fixed ANN), and by a
@@ -44,10 +44,17 @@ from tsad.detect.calibrate import (
     widen,
 )
 from tsad.errors import ModelFailed, NotEnoughPoints
-from tsad.series import Band, FloatArray, Forecast, Series, level_label, season_length
+from tsad.series import (
+    Band,
+    FloatArray,
+    Forecast,
+    Series,
+    level_label,
+    season_length,
+    seasons_for,
+)
 from tsad.settings import ModelSettings
 
-MAX_WEEKLY = 1_000
 ZZN_MAX_POINTS = 1_500
 #: how fast a band may grow with lead, as powers of the model's own growth
 GROWTH_POWERS = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -55,18 +62,6 @@ GROWTH_POWERS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 def _stl_jump(season: int) -> int:
     return max(1, season // 24)
-
-
-def seasons_for(step_ms: int, n: int) -> list[int]:
-    """Seasonal periods MSTL should model for ``n`` points at this step."""
-    daily = season_length(step_ms)
-    if daily <= 1 or n < 2 * daily:
-        return []
-    out = [daily]
-    weekly = 7 * daily if daily != 7 else 0
-    if 0 < weekly <= MAX_WEEKLY and n >= 2 * weekly:
-        out.append(weekly)
-    return out
 
 
 class StatsForecaster:
@@ -166,24 +161,7 @@ class StatsForecaster:
             factor = coverage_factor(actual - mean, half, level, min_count=8)
             if factor is not None:
                 factors[level] = factor
-        widened = widen(band, factors)
-        # one factor per band cannot fix its shape: where the model's band grows with lead
-        # faster than its errors did on the holdout, the first leads are too narrow
-        lo, hi = dict(widened.lo), dict(widened.hi)
-        for level in levels:
-            lab = level_label(level)
-            hold_half = (np.asarray(out[f"hi-{lab}"]) - np.asarray(out[f"lo-{lab}"])) / 2
-            floor = _lead_floor(
-                actual - mean,
-                hold_half * pre[level],
-                (band.hi[level] - band.lo[level]) / 2,
-                level,
-            )
-            if floor is not None:
-                lo[level] = np.minimum(lo[level], widened.mean - floor)
-                hi[level] = np.maximum(hi[level], widened.mean + floor)
-        nest_levels(sorted(lo), lo, hi)
-        return Band(widened.ts, widened.mean, lo, hi)
+        return _raise_first_leads(band, widen(band, factors), out, actual - mean, pre)
 
     def insample(self, history: Series, step_ms: int, levels: Sequence[float]) -> Forecast:
         """The model's in-sample band; ``tsad.detect.calibrate.insample`` calibrates it."""
@@ -215,6 +193,31 @@ def _insample_factors(
         half = (np.asarray(out[f"fitted-hi-{lab}"]) - np.asarray(out[f"fitted-lo-{lab}"])) / 2
         factors[level] = coverage_factor(resid, half, level) or 1.0
     return factors
+
+
+def _raise_first_leads(
+    raw: Band,
+    widened: Band,
+    holdout: dict[str, FloatArray],
+    errors: FloatArray,
+    pre: dict[float, float],
+) -> Band:
+    """``widened`` raised to ``_lead_floor`` per level: one factor per band cannot fix
+    its shape, and where the model's band grows with lead faster than its errors did on
+    the holdout (``errors``, against the holdout fit ``holdout`` widened in sample by
+    ``pre``), the first leads are too narrow. ``raw`` is the forecast before widening."""
+    lo, hi = dict(widened.lo), dict(widened.hi)
+    for level in raw.levels:
+        lab = level_label(level)
+        hold_half = (np.asarray(holdout[f"hi-{lab}"]) - np.asarray(holdout[f"lo-{lab}"])) / 2
+        floor = _lead_floor(
+            errors, hold_half * pre[level], (raw.hi[level] - raw.lo[level]) / 2, level
+        )
+        if floor is not None:
+            lo[level] = np.minimum(lo[level], widened.mean - floor)
+            hi[level] = np.maximum(hi[level], widened.mean + floor)
+    nest_levels(sorted(lo), lo, hi)
+    return Band(widened.ts, widened.mean, lo, hi)
 
 
 def _lead_floor(
