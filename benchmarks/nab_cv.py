@@ -1,7 +1,7 @@
 """Leave-one-folder-out cross-validation of the detector's constants on NAB.
 
 nice python3 benchmarks/nab_cv.py [--data DIR] [--model auto] [--cache bench-out/nab-cv]
-    [--refresh FRACTION] [--fit-window N]
+    [--refresh FRACTION] [--fit-window N] [--warmup-seasons K]
 
 1. Replays the service's online path over every file once (``replay_bands``: the
    bands the hot path would have held, refitted at its cadence) and caches them per
@@ -10,7 +10,8 @@ nice python3 benchmarks/nab_cv.py [--data DIR] [--model auto] [--cache bench-out
    positions, to tell a real gain from the luck of where the refits fell (the figures
    move by up to ±3 points between fractions). ``--fit-window N`` refits on the newest
    N points instead of the service's ``TSAD_FIT_WINDOW`` default. A cache belongs to one
-   code, fraction and window.
+   code, fraction and window. ``--warmup-seasons K`` scores as if a series were trusted
+   after K seasons instead of the shipped two (the cap grows with it), on the same bands.
 2. For each candidate scorer setting, scores every file (``flag_stream``).
 3. For each folder: picks the default sensitivity that maximises the NAB standard
    score of the *flags* on the other folders, and scores the held-out folder with
@@ -169,9 +170,13 @@ def main() -> None:
         "--refresh", type=float, default=None, help="refit once this share of a band is used"
     )
     ap.add_argument("--fit-window", type=int, default=None, help="points each refit sees")
+    ap.add_argument("--warmup-seasons", type=int, default=None, help="seasons scored before a flag")
     a = ap.parse_args()
     if a.refresh is not None:
         online.REFRESH_FRACTION = a.refresh
+    if a.warmup_seasons is not None:
+        rs.MAX_WARMUP = rs.MAX_WARMUP * a.warmup_seasons // rs.WARMUP_SEASONS
+        rs.WARMUP_SEASONS = a.warmup_seasons
     corpus = load_corpus(a.data)
     bands = {f.key: cached_bands(f, a.model, a.cache, a.fit_window) for f in corpus.files}
     base = evaluate(corpus, bands)

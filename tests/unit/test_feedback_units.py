@@ -218,3 +218,39 @@ def test_offset_at_includes_the_context_rule_its_flag_resembles() -> None:
     raised, _ = offset_at([fp], 0.5, 10**9, 60_000, like, c)
     plain, _ = offset_at([fp], 0.5, 10**9, 60_000, unlike, c)
     assert math.isclose(raised, 3.0 + c.ctx_margin - 0.5) and plain < 1e-6
+
+
+def test_feedback_ceiling_drops_only_false_flags_after_the_first_label() -> None:
+    """The bench's oracle ceiling keeps window flags and flags (and alerts) before the
+    first label, and drops every other flag and false alert of the run."""
+    from types import SimpleNamespace
+
+    from tsad.bench.feedback_run import without_false_flags
+    from tsad.bench.feedback_sim import SimAlert, SimResult
+
+    n = 100
+    flags = np.zeros(n, bool)
+    flags[[5, 30, 50, 55, 90]] = True
+    fs = SimpleNamespace(ts=np.arange(n, dtype=np.int64), windows=[(48, 60)])
+    alerts = [SimAlert(r, 0.9, {}, r == 50) for r in (5, 30, 50, 90)]
+    kept = without_false_flags(fs, SimResult(flags, 20, alerts))
+    assert np.flatnonzero(kept.flags).tolist() == [5, 50, 55]
+    assert [a.row for a in kept.alerts] == [5, 50]
+    unlabelled = without_false_flags(fs, SimResult(flags, None))
+    assert np.flatnonzero(unlabelled.flags).tolist() == [5, 30, 50, 55, 90]
+
+
+def test_false_alerts_alike_counts_false_alerts_after_the_first_label() -> None:
+    """Only false alerts at or after the first label count, and those resembling a
+    labelled false positive are counted apart."""
+    from tsad.bench.feedback_run import false_alerts_alike
+    from tsad.bench.feedback_sim import SimAlert, SimResult
+
+    alerts = [
+        SimAlert(5, 0.9, {"resembles_fp": 0.0}, False),
+        SimAlert(30, 0.9, {"resembles_fp": 2.0}, False),
+        SimAlert(40, 0.9, {"resembles_fp": 0.0}, False),
+        SimAlert(50, 0.9, {"resembles_fp": 1.0}, True),
+    ]
+    run = SimResult(np.zeros(100, bool), 20, alerts)
+    assert false_alerts_alike([run], [run]) == (2, 1)

@@ -78,16 +78,21 @@ FLOOR = 1e-3
 RECORD_FLOOR = 1.0
 # fewest points scored before a series is trusted (two seasons when it has one)
 MIN_WARMUP = 48
+# seasons a series is scored on before it is trusted (``benchmarks/nab_cv.py
+# --warmup-seasons`` measures others), at most ``MAX_WARMUP`` points
+WARMUP_SEASONS = 2
 MAX_WARMUP = 576
 _NOTHING = -50.0
 _TINY = 1e-12
 
 
 def warmup_points(season: int) -> int:
-    """Points a series must be scored on before it may raise a flag: two seasons, at
-    least ``MIN_WARMUP``, at most ``MAX_WARMUP`` (two days of 5-minute data; minute
-    data would otherwise wait two days)."""
-    return max(MIN_WARMUP, min(2 * season, MAX_WARMUP)) if season > 1 else MIN_WARMUP
+    """Points a series must be scored on before it may raise a flag: ``WARMUP_SEASONS``
+    (two) seasons, at least ``MIN_WARMUP``, at most ``MAX_WARMUP`` (two days of 5-minute
+    data; minute data would otherwise wait two days)."""
+    if season <= 1:
+        return MIN_WARMUP
+    return max(MIN_WARMUP, min(WARMUP_SEASONS * season, MAX_WARMUP))
 
 
 def _log_ratio(x: float, record: float) -> float:
