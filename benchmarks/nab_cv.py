@@ -2,6 +2,7 @@
 
 nice python3 benchmarks/nab_cv.py [--data DIR] [--model auto] [--cache bench-out/nab-cv]
     [--refresh FRACTION] [--fit-window N] [--warmup-seasons K]
+nice python3 benchmarks/nab_cv.py --compare DIR [DIR ...] [--warmups 2,3]
 
 1. Replays the service's online path over every file once (``replay_bands``: the
    bands the hot path would have held, refitted at its cadence) and caches them per
@@ -16,6 +17,9 @@ nice python3 benchmarks/nab_cv.py [--data DIR] [--model auto] [--cache bench-out
 3. For each folder: picks the default sensitivity that maximises the NAB standard
    score of the *flags* on the other folders, and scores the held-out folder with
    it. Prints in-sample and held-out figures: the held-out ones are what counts.
+4. ``--compare``: band caches made by earlier runs (other code, window or fraction),
+   each scored at each warm-up of ``--warmups``; prints every variant's flags per
+   folder and chooses (bands, warm-up, sensitivity) jointly by leave-one-folder-out.
 """
 
 from __future__ import annotations
@@ -160,6 +164,37 @@ def print_profiles(corpus, bands) -> None:
         )
 
 
+def set_warmup(seasons: int) -> None:
+    """Score as if a series were trusted after ``seasons`` seasons (the cap scales)."""
+    rs.MAX_WARMUP = rs.MAX_WARMUP * seasons // rs.WARMUP_SEASONS
+    rs.WARMUP_SEASONS = seasons
+
+
+def compare(corpus, caches: list[Path], warmups: list[int], model: str) -> None:
+    """Every (cache, warm-up) variant's flags per folder, then the joint LOFO pick."""
+    table = {}
+    shipped = rs.WARMUP_SEASONS
+    for cache in caches:
+        bands = {f.key: cached_bands(f, model, cache) for f in corpus.files}
+        for k in warmups:
+            set_warmup(k)
+            r = evaluate(corpus, bands)
+            set_warmup(shipped)
+            table[(str(cache), k)] = r
+            sens = r["in_sample_sens"]
+            folders: dict[str, float] = {}
+            for f in corpus.files:
+                folders[f.folder] = folders.get(f.folder, 0.0) + r["per_file"][sens][f.key]
+            print(
+                f"{cache} warm-up {k}: score {r['rank']:.2f} flags {r['flags_in_sample']:.2f}"
+                f" @{sens:g}; raw per folder",
+                {name: round(v, 2) for name, v in sorted(folders.items())},
+                flush=True,
+            )
+    held = joint_lofo(corpus, table, lambda v: f"{v[0]} warm-up {v[1]}")
+    print(f"joint LOFO held-out flags (standard): {held:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=Path("/work/shared/data/nab"))
@@ -171,13 +206,17 @@ def main() -> None:
     )
     ap.add_argument("--fit-window", type=int, default=None, help="points each refit sees")
     ap.add_argument("--warmup-seasons", type=int, default=None, help="seasons scored before a flag")
+    ap.add_argument("--compare", type=Path, nargs="+", help="band caches to choose among")
+    ap.add_argument("--warmups", default="2,3", help="warm-ups (seasons) --compare tries")
     a = ap.parse_args()
     if a.refresh is not None:
         online.REFRESH_FRACTION = a.refresh
-    if a.warmup_seasons is not None:
-        rs.MAX_WARMUP = rs.MAX_WARMUP * a.warmup_seasons // rs.WARMUP_SEASONS
-        rs.WARMUP_SEASONS = a.warmup_seasons
     corpus = load_corpus(a.data)
+    if a.compare:
+        compare(corpus, a.compare, [int(k) for k in a.warmups.split(",")], a.model)
+        return
+    if a.warmup_seasons is not None:
+        set_warmup(a.warmup_seasons)
     bands = {f.key: cached_bands(f, a.model, a.cache, a.fit_window) for f in corpus.files}
     base = evaluate(corpus, bands)
     print(
